@@ -1,0 +1,39 @@
+"""The rules of DESIGN section 1 that hold the house together, enforced in fresh interpreters."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CORE_PACKAGES = [
+    "hccdesk.cli",
+    "hccdesk.errors",
+    "hccdesk.imaging",
+    "hccdesk.store",
+    "hccdesk.phantom",
+    "hccdesk.learn",
+    "hccdesk.jobs",
+]
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"},
+    )
+    return set(out.stdout.split())
+
+
+def test_core_never_imports_qt() -> None:
+    imports = "\n".join(f"import {name}" for name in CORE_PACKAGES)
+    loaded = _modules_after(imports)
+    assert not {m for m in loaded if m.startswith(("PySide6", "pyqtgraph", "hccdesk.gui"))}
+
+
+def test_cli_parser_imports_nothing_heavy() -> None:
+    loaded = _modules_after("from hccdesk.cli import build_parser\nbuild_parser()")
+    heavy = {m for m in loaded if m.split(".")[0] in {"tensorflow", "keras", "PySide6", "pyqtgraph", "h5py", "scipy"}}
+    assert not heavy
