@@ -18,3 +18,25 @@ def dicom_corpus() -> Path:
     if not (DICOM_CORPUS / "expected.json").exists():
         pytest.skip(f"DICOM corpus not found at {DICOM_CORPUS} (set HCCDESK_SHARED)")
     return DICOM_CORPUS
+
+
+@pytest.fixture(scope="session")
+def small_cohort_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small phantom project (16 lesions, ``small`` preset) built once per session through the import path.
+
+    Treat it as read-only; tests that write use :func:`small_cohort_project`, which copies it.
+    """
+    from hccdesk.phantom.demo import build_demo
+
+    folder = tmp_path_factory.mktemp("cohort") / "small.hccdesk"
+    return build_demo(folder, lesions=16, preset="small", seed=1)
+
+
+@pytest.fixture
+def small_cohort_project(small_cohort_template: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the small phantom project."""
+    import shutil
+
+    target = tmp_path / "small.hccdesk"
+    shutil.copytree(small_cohort_template, target, ignore=shutil.ignore_patterns("lock"))
+    return target
