@@ -1,0 +1,115 @@
+"""The open project as the GUI sees it: the store's Project plus an undo stack, a selection and the shown study.
+
+The Project is the single writer (DESIGN §1.3) and notifies observers of every change, including those made by
+undo/redo and by imported job results; this class turns those notifications into Qt signals so each panel
+refreshes from the project instead of from the action that changed it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui
+
+from hccdesk.gui import undo_commands
+from hccdesk.store.records import Box, Lesion, Prediction
+
+
+class ProjectDocument(QtCore.QObject):
+    """One open project: edits go through :attr:`undo_stack`; panels listen to the change signals."""
+
+    lesionsChanged = QtCore.Signal()
+    recordsChanged = QtCore.Signal(str)  # record kind other than lesions: "run", "model", "prediction", "study"
+    selectionChanged = QtCore.Signal(str)  # lesion id, "" for none
+    studyChanged = QtCore.Signal(str)  # study id, "" for none
+    dirtyChanged = QtCore.Signal(bool)
+
+    def __init__(self, project, parent: QtCore.QObject | None = None) -> None:  # noqa: ANN001 - Project
+        super().__init__(parent)
+        self.project = project
+        self.undo_stack = QtGui.QUndoStack(self)
+        self.study_id = ""
+        self.selected = ""
+        self._dirty = bool(project.dirty)
+        project.add_observer(self._changed)
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.project.folder)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.project.dirty)
+
+    # --- navigation ---------------------------------------------------------------------------------------
+    def show_study(self, study_id: str) -> None:
+        if study_id != self.study_id:
+            self.study_id = study_id
+            self.studyChanged.emit(study_id)
+
+    def select(self, lesion_id: str) -> None:
+        """Select a lesion (showing its study first) or clear the selection with ``""``."""
+        lesion = self.project.lesions.get(lesion_id) if lesion_id else None
+        if lesion is not None:
+            self.show_study(lesion.study_id)
+        new = lesion.id if lesion is not None else ""
+        if new != self.selected:
+            self.selected = new
+            self.selectionChanged.emit(new)
+
+    def study_lesions(self, study_id: str | None = None) -> list[Lesion]:
+        wanted = study_id if study_id is not None else self.study_id
+        return [lesion for lesion in self.project.lesions.values() if lesion.study_id == wanted]
+
+    def latest_predictions(self) -> dict[str, Prediction]:
+        """The newest prediction of every lesion that has one."""
+        latest: dict[str, Prediction] = {}
+        for prediction in self.project.predictions():
+            latest.setdefault(prediction.lesion_id, prediction)
+        return latest
+
+    # --- undoable edits -----------------------------------------------------------------------------------
+    def add_box(self, box: Box) -> None:
+        command = undo_commands.AddLesion(self.project, self.study_id, box)
+        self.undo_stack.push(command)
+        self.select(command.lesion_id)
+
+    def set_box(self, lesion_id: str, box: Box) -> None:
+        if self.project.lesions[lesion_id].box != box:
+            self.undo_stack.push(undo_commands.UpdateLesion(self.project, lesion_id, "Resize box", box=box))
+
+    def set_grade(self, lesion_id: str, grade: int | None) -> None:
+        if self.project.lesions[lesion_id].grade != grade:
+            self.undo_stack.push(undo_commands.UpdateLesion(self.project, lesion_id, "Set grade", grade=grade))
+
+    def set_notes(self, lesion_id: str, notes: str) -> None:
+        if self.project.lesions[lesion_id].notes != notes:
+            self.undo_stack.push(undo_commands.EditNotes(self.project, lesion_id, notes))
+
+    def delete(self, lesion_id: str) -> None:
+        self.undo_stack.push(undo_commands.DeleteLesion(self.project, lesion_id))
+
+    # --- persistence --------------------------------------------------------------------------------------
+    def save(self) -> None:
+        self.project.save()
+        self.undo_stack.setClean()
+        self._emit_dirty()
+
+    def close(self) -> None:
+        self.project.close()
+
+    def _changed(self, kind: str, record_id: str) -> None:
+        if kind.startswith("lesion"):
+            if self.selected and self.selected not in self.project.lesions:
+                self.selected = ""
+                self.selectionChanged.emit("")
+            self.lesionsChanged.emit()
+        else:
+            self.recordsChanged.emit(kind)
+        self._emit_dirty()
+
+    def _emit_dirty(self) -> None:
+        dirty = self.dirty
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self.dirtyChanged.emit(dirty)

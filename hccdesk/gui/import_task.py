@@ -1,0 +1,98 @@
+"""Long work off the GUI thread: a cancellable background task with progress and a modal progress dialog.
+
+Imports (scan, decode, resample, write ``images/*.h5``) and building the demo take seconds to minutes, so they
+run in a QThread while a window-modal progress dialog keeps the user from editing the project underneath
+(the project has one writer).  Cancel is honoured between steps: a step that reads (a scan) is abandoned and
+its result dropped, a step that writes is allowed to finish so the project is never left half-written.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6 import QtCore, QtWidgets
+
+Report = Callable[[int, int, str], None]
+"""``report(done, total, text)``; ``total`` 0 means indeterminate."""
+
+
+class TaskCancelled(Exception):
+    """Raised by :meth:`BackgroundTask.check` inside a task's function when the user pressed Cancel."""
+
+
+class BackgroundTask(QtCore.QThread):
+    """Runs ``function(task)`` in a thread; the function calls ``task.report(...)`` and ``task.check()``."""
+
+    progressed = QtCore.Signal(int, int, str)
+    succeeded = QtCore.Signal(object)
+    failed = QtCore.Signal(object)  # the exception
+    cancelled = QtCore.Signal()
+
+    def __init__(self, function: Callable[[BackgroundTask], Any], parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._function = function
+        self._cancel = threading.Event()
+
+    def report(self, done: int, total: int, text: str) -> None:
+        self.progressed.emit(done, total, text)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check(self) -> None:
+        """Stop here if the user cancelled (call it between steps)."""
+        if self._cancel.is_set():
+            raise TaskCancelled
+
+    def run(self) -> None:
+        try:
+            result = self._function(self)
+            self.check()
+        except TaskCancelled:
+            self.cancelled.emit()
+        except Exception as error:  # noqa: BLE001 - delivered to the GUI thread as a dialog
+            self.failed.emit(error)
+        else:
+            self.succeeded.emit(result)
+
+
+def run_with_progress(
+    parent: QtWidgets.QWidget,
+    title: str,
+    function: Callable[[BackgroundTask], Any],
+    on_success: Callable[[Any], None],
+    on_failure: Callable[[BaseException], None],
+) -> BackgroundTask:
+    """Start ``function`` in a :class:`BackgroundTask` behind a window-modal progress dialog with Cancel."""
+    dialog = QtWidgets.QProgressDialog(title, "Cancel", 0, 0, parent)
+    dialog.setWindowTitle(title)
+    dialog.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+    dialog.setMinimumDuration(0)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    task = BackgroundTask(function, parent)
+
+    def progressed(done: int, total: int, text: str) -> None:
+        dialog.setMaximum(total)
+        dialog.setValue(done)
+        dialog.setLabelText(text)
+
+    def finished() -> None:
+        dialog.close()
+        dialog.deleteLater()
+        task.deleteLater()
+
+    task.progressed.connect(progressed)
+    task.succeeded.connect(on_success)
+    task.failed.connect(on_failure)
+    task.finished.connect(finished)
+    dialog.canceled.connect(task.cancel)
+    dialog.show()
+    task.start()
+    return task

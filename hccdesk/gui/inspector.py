@@ -1,0 +1,173 @@
+"""The lesion inspector: identity, box in voxels and mm, grade, notes, per-phase thumbnails, latest prediction.
+
+Grade and notes edits go through the document's undo stack; notes are committed after a short pause in typing
+(and merged per lesion), so Ctrl+Z undoes a sentence, not a keystroke.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from hccdesk.gui.document import ProjectDocument
+from hccdesk.gui.study_volumes import StudyVolumes
+from hccdesk.gui.window_level import Levels
+from hccdesk.store.records import ROMAN, Lesion
+
+GRADE_CHOICES: tuple[tuple[str, int | None], ...] = (
+    ("unknown", None),
+    ("I", 1),
+    ("II", 2),
+    ("III", 3),
+    ("IV", 4),
+)
+THUMB_PIXELS = 84
+NOTES_COMMIT_MS = 700
+
+
+def thumbnail(volume: np.ndarray, lesion: Lesion, levels: Levels, margin: int = 4) -> QtGui.QImage:
+    """The lesion's middle axial slice with a small margin, windowed like the main view, as an 8-bit image."""
+    box = lesion.box
+    z = (box.z0 + box.z1 - 1) // 2
+    y0, x0 = max(box.y0 - margin, 0), max(box.x0 - margin, 0)
+    patch = volume[z, y0 : box.y1 + margin, x0 : box.x1 + margin]
+    scaled = np.clip((patch - levels.low) / max(levels.width, 1e-6) * 255.0, 0, 255).astype(np.uint8)
+    scaled = np.ascontiguousarray(scaled)
+    height, width = scaled.shape
+    image = QtGui.QImage(scaled.data, width, height, width, QtGui.QImage.Format.Format_Grayscale8)
+    return image.copy()
+
+
+class Inspector(QtWidgets.QWidget):
+    """Details of the selected lesion; empty and disabled when nothing is selected."""
+
+    def __init__(
+        self,
+        document: ProjectDocument,
+        volumes: Callable[[], StudyVolumes | None],
+        levels: Callable[[], dict[str, Levels]],
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._document, self._volumes, self._levels = document, volumes, levels
+        self._lesion: Lesion | None = None
+        form = QtWidgets.QFormLayout(self)
+        self.id_label = QtWidgets.QLabel("-")
+        self.study_label = QtWidgets.QLabel("-")
+        self.voxels_label = QtWidgets.QLabel("-")
+        self.mm_label = QtWidgets.QLabel("-")
+        self.mm_label.setWordWrap(True)
+        self.grade_combo = QtWidgets.QComboBox()
+        for text, grade in GRADE_CHOICES:
+            self.grade_combo.addItem(text, grade)
+        self.label_label = QtWidgets.QLabel("-")
+        self.notes_edit = QtWidgets.QPlainTextEdit()
+        self.notes_edit.setPlaceholderText("Notes (pathology, remarks)")
+        self.notes_edit.setMaximumHeight(90)
+        self.thumbs = QtWidgets.QHBoxLayout()
+        self.prediction_label = QtWidgets.QLabel("-")
+        self.prediction_label.setWordWrap(True)
+        form.addRow("Lesion", self.id_label)
+        form.addRow("Study", self.study_label)
+        form.addRow("Box (voxels)", self.voxels_label)
+        form.addRow("Box (mm)", self.mm_label)
+        form.addRow("Edmondson grade", self.grade_combo)
+        form.addRow("Label", self.label_label)
+        form.addRow("Notes", self.notes_edit)
+        form.addRow("Phases", self.thumbs)
+        form.addRow("Prediction", self.prediction_label)
+        self._notes_timer = QtCore.QTimer(self, singleShot=True, interval=NOTES_COMMIT_MS)
+        self._notes_timer.timeout.connect(self.commit_notes)
+        self.grade_combo.activated.connect(self._grade_chosen)
+        self.notes_edit.textChanged.connect(self._notes_typed)
+        document.selectionChanged.connect(lambda _id: self.refresh())
+        document.lesionsChanged.connect(self.refresh)
+        document.recordsChanged.connect(lambda _kind: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the document's selected lesion as it is now in the project."""
+        if self._notes_timer.isActive() and self._lesion is not None:
+            self.commit_notes()
+        lesion = self._document.project.lesions.get(self._document.selected) if self._document.selected else None
+        self._lesion = lesion
+        self.setEnabled(lesion is not None)
+        if lesion is None:
+            for label in (self.id_label, self.study_label, self.voxels_label, self.mm_label, self.label_label):
+                label.setText("-")
+            self.prediction_label.setText("-")
+            self._set_notes("")
+            self.grade_combo.setCurrentIndex(0)
+            self._set_thumbnails(None)
+            return
+        box = lesion.box
+        self.id_label.setText(lesion.id)
+        self.study_label.setText(f"{lesion.study_id} (patient {lesion.patient_id})")
+        self.voxels_label.setText(
+            f"z {box.z0}-{box.z1}, y {box.y0}-{box.y1}, x {box.x0}-{box.x1}  ({box.size[0]}x{box.size[1]}x{box.size[2]})"
+        )
+        study = self._document.project.studies[lesion.study_id]
+        corners = box.world_corners(study.affine_array)
+        extent = np.abs(corners[1] - corners[0])
+        self.mm_label.setText(
+            f"{extent[0]:.1f} x {extent[1]:.1f} x {extent[2]:.1f} mm (LR x AP x SI); LPS "
+            f"({corners[0][0]:.1f}, {corners[0][1]:.1f}, {corners[0][2]:.1f}) to "
+            f"({corners[1][0]:.1f}, {corners[1][1]:.1f}, {corners[1][2]:.1f})"
+        )
+        self.grade_combo.setCurrentIndex([g for _, g in GRADE_CHOICES].index(lesion.grade))
+        self.label_label.setText(
+            f"{lesion.label} grade (Edmondson {ROMAN[lesion.grade]})" if lesion.grade else "unknown"
+        )
+        if self.notes_edit.toPlainText() != lesion.notes:
+            self._set_notes(lesion.notes)
+        prediction = self._document.latest_predictions().get(lesion.id)
+        self.prediction_label.setText(
+            "none yet (press Grade)"
+            if prediction is None
+            else f"P(high) {prediction.p_high:.2f} → {prediction.label} grade, spread ±{prediction.spread:.2f} "
+            f"over {prediction.n_members} model(s); {prediction.model_id}"
+        )
+        self._set_thumbnails(lesion)
+
+    def commit_notes(self) -> None:
+        self._notes_timer.stop()
+        if self._lesion is not None and self._lesion.id in self._document.project.lesions:
+            self._document.set_notes(self._lesion.id, self.notes_edit.toPlainText())
+
+    def _grade_chosen(self, index: int) -> None:
+        if self._lesion is not None:
+            self._document.set_grade(self._lesion.id, self.grade_combo.itemData(index))
+
+    def _notes_typed(self) -> None:
+        if self._lesion is not None and self.notes_edit.toPlainText() != self._lesion.notes:
+            self._notes_timer.start()
+
+    def _set_notes(self, text: str) -> None:
+        blocker = QtCore.QSignalBlocker(self.notes_edit)
+        self.notes_edit.setPlainText(text)
+        del blocker
+
+    def _set_thumbnails(self, lesion: Lesion | None) -> None:
+        while self.thumbs.count():
+            widget = self.thumbs.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        volumes = self._volumes()
+        if lesion is None or volumes is None or volumes.study.id != lesion.study_id:
+            return
+        levels = self._levels()
+        for phase in volumes.phases:
+            image = thumbnail(volumes.volumes[phase], lesion, levels[phase])
+            label = QtWidgets.QLabel()
+            label.setToolTip(phase)
+            label.setPixmap(
+                QtGui.QPixmap.fromImage(image).scaled(
+                    THUMB_PIXELS,
+                    THUMB_PIXELS,
+                    QtCore.Qt.AspectRatioMode.KeepAspectRatio,
+                    QtCore.Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+            self.thumbs.addWidget(label)

@@ -1,0 +1,99 @@
+"""The lesion table: every lesion of the project with its true grade beside the latest predicted P(high).
+
+A QAbstractTableModel over the project's lesion mapping, refreshed from the project's change notifications.
+P(high) cells are tinted from green (low grade) to red (high grade), so disagreements with the recorded grade
+stand out while scanning the list.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui
+
+from hccdesk.gui.document import ProjectDocument
+from hccdesk.store.records import ROMAN, Lesion, Prediction
+
+COLUMNS: tuple[str, ...] = ("Lesion", "Study", "Grade", "Label", "P(high)", "Predicted", "Spread")
+
+
+def probability_colour(p_high: float) -> QtGui.QColor:
+    """Green at 0, amber at 0.5, red at 1 (muted so black text stays readable)."""
+    p = min(max(p_high, 0.0), 1.0)
+    if p < 0.5:
+        a, b, t = (120, 200, 120), (235, 200, 90), p / 0.5
+    else:
+        a, b, t = (235, 200, 90), (235, 110, 100), (p - 0.5) / 0.5
+    return QtGui.QColor(*(round(x + (y - x) * t) for x, y in zip(a, b, strict=True)))
+
+
+class LesionTableModel(QtCore.QAbstractTableModel):
+    """Rows: lesions ordered by study then id; :meth:`lesion_id` maps a row back to its lesion."""
+
+    def __init__(self, document: ProjectDocument, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._document = document
+        self._rows: list[Lesion] = []
+        self._predictions: dict[str, Prediction] = {}
+        document.lesionsChanged.connect(self.refresh)
+        document.recordsChanged.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.beginResetModel()
+        lesions = self._document.project.lesions.values()
+        self._rows = sorted(lesions, key=lambda lesion: (lesion.study_id, lesion.id))
+        self._predictions = self._document.latest_predictions()
+        self.endResetModel()
+
+    def lesion_id(self, row: int) -> str:
+        return self._rows[row].id
+
+    def row_of(self, lesion_id: str) -> int:
+        for row, lesion in enumerate(self._rows):
+            if lesion.id == lesion_id:
+                return row
+        return -1
+
+    def rowCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: QtCore.Qt.Orientation, role: int = 0) -> object:
+        if role == QtCore.Qt.ItemDataRole.DisplayRole and orientation == QtCore.Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QtCore.QModelIndex, role: int = 0) -> object:
+        if not index.isValid():
+            return None
+        lesion = self._rows[index.row()]
+        prediction = self._predictions.get(lesion.id)
+        column = COLUMNS[index.column()]
+        if role == QtCore.Qt.ItemDataRole.DisplayRole:
+            return self._text(lesion, prediction, column)
+        if role == QtCore.Qt.ItemDataRole.BackgroundRole and column == "P(high)" and prediction is not None:
+            return probability_colour(prediction.p_high)
+        if role == QtCore.Qt.ItemDataRole.ForegroundRole and column == "P(high)" and prediction is not None:
+            return QtGui.QColor("black")
+        if role == QtCore.Qt.ItemDataRole.ToolTipRole and prediction is not None:
+            return f"model {prediction.model_id}, {prediction.n_members} member(s), {prediction.created}"
+        return None
+
+    @staticmethod
+    def _text(lesion: Lesion, prediction: Prediction | None, column: str) -> str:
+        if column == "Lesion":
+            return lesion.id
+        if column == "Study":
+            return lesion.study_id
+        if column == "Grade":
+            return ROMAN[lesion.grade] if lesion.grade is not None else "?"
+        if column == "Label":
+            return lesion.label or ""
+        if prediction is None:
+            return ""
+        if column == "P(high)":
+            return f"{prediction.p_high:.2f}"
+        if column == "Predicted":
+            return prediction.label
+        return f"±{prediction.spread:.2f}"

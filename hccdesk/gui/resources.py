@@ -1,0 +1,62 @@
+"""Where the app's assets (icons, window/level presets, stylesheet) live, in a checkout and in a wheel.
+
+A source checkout keeps them in ``<repo>/assets``; the wheel force-includes the same folder as
+``hccdesk/_data/assets`` (pyproject), so both are tried in that order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from PySide6 import QtGui
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+_CANDIDATES = (_PACKAGE.parent / "assets", _PACKAGE / "_data" / "assets")
+ICON_SIZES: tuple[int, ...] = (16, 22, 24, 32, 48, 64, 128, 256)
+
+
+def assets_dir() -> Path:
+    """The first assets folder that exists (checkout first, then the installed copy)."""
+    for folder in _CANDIDATES:
+        if (folder / "icons" / "hccdesk.svg").exists():
+            return folder
+    raise FileNotFoundError(f"HCC Desk assets not found in {', '.join(map(str, _CANDIDATES))}")
+
+
+def app_icon() -> QtGui.QIcon:
+    """The application icon from the rendered PNG sizes, falling back to the SVG itself."""
+    icons = assets_dir() / "icons"
+    icon = QtGui.QIcon()
+    for size in ICON_SIZES:
+        png = icons / f"hccdesk-{size}.png"
+        if png.exists():
+            icon.addFile(str(png), QtGui.QSize(size, size))
+    if icon.isNull():
+        icon.addFile(str(icons / "hccdesk.svg"))
+    return icon
+
+
+def stylesheet() -> str:
+    return (assets_dir() / "style.qss").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A window/level preset as a percentile range of the phase volume (MR has no absolute intensity scale)."""
+
+    name: str
+    low_percentile: float
+    high_percentile: float
+
+
+@cache
+def window_level_presets() -> tuple[tuple[Preset, ...], str]:
+    """The presets from ``window_level_presets.json`` and the name of the one applied when a study opens."""
+    data = json.loads((assets_dir() / "window_level_presets.json").read_text(encoding="utf-8"))
+    presets = tuple(
+        Preset(str(p["name"]), float(p["low_percentile"]), float(p["high_percentile"])) for p in data["presets"]
+    )
+    return presets, str(data["auto"])
