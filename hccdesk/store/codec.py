@@ -1,0 +1,83 @@
+"""Records to JSON-ready dicts and back.
+
+The project file, the autosave journal, the CLI's ``--json`` output and the workers' snapshots all carry
+records as JSON, never pickle, so a file written by one version of the app can be read (and migrated) by
+another and nothing read from disk is ever executed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from hccdesk.store.records import Box, Lesion, ModelRecord, PhaseInfo, Prediction, RunRecord, Study
+
+KINDS: tuple[str, ...] = ("study", "lesion", "run", "model", "prediction")
+"""The record kinds a project holds, in the order they are written."""
+
+
+def _plain(value: Any) -> Any:
+    """``json.dumps`` fallback for numpy scalars and arrays that records may carry (metrics, tags)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store a {type(value).__name__} in a project record: {value!r}")
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON text of a JSON-ready object."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_plain)
+
+
+def to_dict(record: Any) -> dict[str, Any]:
+    """A record as a JSON-ready dict (tuples become lists once serialised)."""
+    return json.loads(dumps(asdict(record)))
+
+
+def _tuple2(rows: Any) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(float(v) for v in row) for row in rows)
+
+
+def _phase_info(d: dict[str, Any]) -> PhaseInfo:
+    return PhaseInfo(
+        phase=d["phase"],
+        native_shape=tuple(int(n) for n in d["native_shape"]),  # type: ignore[arg-type]
+        native_affine=_tuple2(d["native_affine"]),
+        source_kind=d["source_kind"],
+        series_description=d.get("series_description", ""),
+        tags=dict(d.get("tags", {})),
+    )
+
+
+def study_from_dict(d: dict[str, Any]) -> Study:
+    return Study(
+        id=d["id"],
+        patient_id=d["patient_id"],
+        shape=tuple(int(n) for n in d["shape"]),  # type: ignore[arg-type]
+        affine=_tuple2(d["affine"]),
+        phases={name: _phase_info(info) for name, info in d["phases"].items()},
+        imported=d["imported"],
+    )
+
+
+def lesion_from_dict(d: dict[str, Any]) -> Lesion:
+    return Lesion(**{**d, "box": Box(**d["box"])})
+
+
+def from_dict(kind: str, d: dict[str, Any]) -> Any:
+    """Rebuild a record of ``kind`` (one of :data:`KINDS`) from its dict."""
+    if kind == "study":
+        return study_from_dict(d)
+    if kind == "lesion":
+        return lesion_from_dict(d)
+    if kind == "run":
+        return RunRecord(**d)
+    if kind == "model":
+        return ModelRecord(**d)
+    if kind == "prediction":
+        return Prediction(**d)
+    raise ValueError(f"unknown record kind {kind!r}")

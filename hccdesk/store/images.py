@@ -1,0 +1,132 @@
+"""Per-study image files ``images/<study-id>.h5``: written once at import, read lazily by region.
+
+Each phase is stored on the study's reference (arterial) grid, so a voxel index means the same place in
+every phase and a lesion box cuts the same tissue from each.  Layout: root attributes ``format =
+"hccdesk-images"``, ``schema_version``, ``study_id``; dataset ``affine`` (4x4, ``(i, j, k, 1)`` -> LPS mm);
+group ``phases`` with one dataset per phase, ``[k, j, i]``, in the native integer dtype when the phase
+needed no resampling, float32 otherwise.
+
+Chunks are cubes of :data:`CHUNK_EDGE` voxels compressed with shuffle + :data:`COMPRESSION`: cubes serve the
+axial, coronal and sagittal views as well as 3D training patches (``(1, y, x)`` chunks read an axial slice
+fast but a coronal one 100x slower), and the chunk cache is raised to :data:`CACHE_BYTES` so scrolling
+through a volume decompresses each chunk once.  The figures behind the choice are in
+``docs/readme/store.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+import h5py
+import numpy as np
+
+from hccdesk.errors import InputError, ProjectError
+from hccdesk.imaging.volume import PHASES
+from hccdesk.store.fsutil import fsync_file, publish, remove_if_exists
+
+IMAGES_FORMAT = "hccdesk-images"
+IMAGES_SCHEMA = 1
+CHUNK_EDGE = 32
+COMPRESSION = "lzf"
+CACHE_BYTES = 64 * 2**20
+_CACHE_SLOTS = 10_007  # a prime well above the number of chunks the cache holds, as the HDF5 docs advise
+
+
+def chunk_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Cubic chunks of :data:`CHUNK_EDGE`, cut down where the volume is thinner."""
+    return tuple(max(1, min(CHUNK_EDGE, n)) for n in shape)
+
+
+def write_images(path: Path, study_id: str, affine: np.ndarray, phases: Mapping[str, np.ndarray]) -> None:
+    """Write a study's phase arrays (all on the grid of ``affine``) to ``path``, atomically.
+
+    The file is written as ``<path>.tmp`` and renamed into place, so a crash during an import leaves either no
+    file or a complete one.
+    """
+    shapes = {array.shape for array in phases.values()}
+    if len(shapes) != 1:
+        raise ValueError(f"phases of one study must share the reference grid, got shapes {shapes}")
+    tmp = path.with_name(path.name + ".tmp")
+    remove_if_exists(tmp)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(tmp, "w", locking="best-effort") as f:
+        f.attrs["format"] = IMAGES_FORMAT
+        f.attrs["schema_version"] = IMAGES_SCHEMA
+        f.attrs["study_id"] = study_id
+        f.create_dataset("affine", data=np.asarray(affine, dtype=np.float64))
+        group = f.create_group("phases")
+        for name, array in phases.items():
+            group.create_dataset(
+                name, data=array, chunks=chunk_shape(array.shape), compression=COMPRESSION, shuffle=True
+            )
+    fsync_file(tmp)
+    publish(tmp, path)
+
+
+class StudyImages:
+    """Read-only, lazy access to one study's phases on its reference grid.
+
+    Opening reads only the small metadata; :meth:`read` and :meth:`slice` decompress only the chunks that the
+    requested region touches.  Use it as a context manager, or call :meth:`close`.  Workers open it directly
+    with :meth:`open`, without the Project (which they must not touch: one writer per project).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self._file = h5py.File(
+                self.path, "r", locking="best-effort", rdcc_nbytes=CACHE_BYTES, rdcc_nslots=_CACHE_SLOTS
+            )
+        except OSError as error:
+            raise ProjectError(f"cannot read the study images {self.path}: {error}") from error
+        if self._file.attrs.get("format") != IMAGES_FORMAT:
+            self._file.close()
+            raise ProjectError(f"{self.path} is not an HCC Desk study image file")
+        self.study_id = str(self._file.attrs["study_id"])
+        self.affine: np.ndarray = self._file["affine"][()]
+        stored = set(self._file["phases"].keys())
+        self.phases: tuple[str, ...] = tuple(p for p in PHASES if p in stored)
+        self.shape: tuple[int, int, int] = tuple(int(n) for n in self._file["phases"][self.phases[0]].shape)
+
+    @classmethod
+    def open(cls, path: str | Path) -> StudyImages:
+        """Open a study image file (``<project>/images/<study-id>.h5``)."""
+        return cls(Path(path))
+
+    @property
+    def spacing(self) -> np.ndarray:
+        """``(sz, sy, sx)`` of the reference grid in mm."""
+        return np.linalg.norm(self.affine[:3, :3], axis=0)[::-1]
+
+    def _dataset(self, phase: str) -> h5py.Dataset:
+        if phase not in self.phases:
+            raise InputError(f"study {self.study_id} has no {phase!r} phase; it has {', '.join(self.phases)}")
+        return self._file["phases"][phase]
+
+    def read(self, phase: str, region: tuple[slice, slice, slice]) -> np.ndarray:
+        """The voxels of ``region`` (``[k, j, i]`` slices) of ``phase`` as float32."""
+        return np.asarray(self._dataset(phase)[tuple(region)], dtype=np.float32)
+
+    def slice(self, phase: str, axis: int, index: int) -> np.ndarray:
+        """One 2D plane: ``axis`` 0 axial ``[j, i]``, 1 coronal ``[k, i]``, 2 sagittal ``[k, j]``."""
+        region: list[slice | int] = [slice(None)] * 3
+        region[axis] = index
+        return np.asarray(self._dataset(phase)[tuple(region)], dtype=np.float32)
+
+    def volume(self, phase: str) -> np.ndarray:
+        """The whole phase as float32."""
+        return np.asarray(self._dataset(phase)[()], dtype=np.float32)
+
+    def close(self) -> None:
+        if self._file.id.valid:
+            self._file.close()
+
+    def __enter__(self) -> StudyImages:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
