@@ -1,0 +1,120 @@
+"""The Keras callback that connects a training run to its job: progress messages out, cancel in.
+
+Imported only inside worker processes (it imports Keras).  Keras 3 checks ``model.stop_training`` after every
+training step, so setting it from :meth:`JobCallback.on_train_batch_end` stops a fold within one step of the
+cancel flag being seen (engineering notes §2); ``stop_evaluating`` covers an evaluation in progress.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+
+PROGRESS_INTERVAL_S = 0.5
+"""At most two progress messages a second: enough for a progress bar, cheap for a queue or a Dask channel."""
+CANCEL_CHECK_INTERVAL_S = 0.1
+"""How often the cancel flag is read; a Dask event costs a round trip, so it is not read every step."""
+RECENT_WEIGHT = 0.1
+"""Weight of the newest step in the reported loss and accuracy (an exponential average over ~10 steps)."""
+
+
+class JobCallback(keras.callbacks.Callback):
+    """Reports step, loss, accuracy (of the recent steps) and ETA; stops training once ``cancelled()``.
+
+    Parameters
+    ----------
+    report
+        Called with each progress message (a plain dict).
+    cancelled
+        Returns True once the job is cancelled.
+    total_steps
+        The planned iteration count, for the ETA.
+    context
+        Keys added to every message (run id, repeat, fold, device, ...).
+    """
+
+    def __init__(
+        self,
+        report: Callable[[dict[str, Any]], None],
+        cancelled: Callable[[], bool],
+        total_steps: int,
+        context: dict[str, Any],
+    ) -> None:
+        super().__init__()
+        self._report = report
+        self._cancelled = cancelled
+        self._total = max(int(total_steps), 1)
+        self._context = context
+        self._step = 0
+        self._start = time.monotonic()
+        self._last_report = -float("inf")
+        self._last_check = -float("inf")
+        self.was_cancelled = False
+        self.recent: dict[str, float] = {}
+        self._cumulative: dict[str, float] = {}
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._start = time.monotonic()
+
+    def _check_cancel(self, now: float) -> bool:
+        if now - self._last_check >= CANCEL_CHECK_INTERVAL_S:
+            self._last_check = now
+            if self._cancelled():
+                self.was_cancelled = True
+        return self.was_cancelled
+
+    def _update_recent(self, logs: dict[str, Any]) -> None:
+        """Per-step loss and accuracy from Keras's epoch-cumulative means, smoothed over the last steps.
+
+        Training is one long epoch, so the logged values are means since step 1; the value of step ``k`` is
+        ``k·m_k − (k−1)·m_{k−1}``.
+        """
+        k = self._step
+        for name in ("loss", "accuracy"):
+            if not _is_number(logs.get(name)):
+                continue
+            mean = float(logs[name])
+            step_value = k * mean - (k - 1) * self._cumulative.get(name, 0.0)
+            self._cumulative[name] = mean
+            previous = self.recent.get(name)
+            self.recent[name] = (
+                step_value if previous is None else previous + RECENT_WEIGHT * (step_value - previous)
+            )
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._step += 1
+        now = time.monotonic()
+        if logs:
+            self._update_recent(logs)
+        if self._check_cancel(now):
+            self.model.stop_training = True
+            return
+        if now - self._last_report >= PROGRESS_INTERVAL_S or self._step >= self._total:
+            self._last_report = now
+            elapsed = now - self._start
+            self._report(
+                {
+                    **self._context,
+                    "type": "progress",
+                    "step": self._step,
+                    "steps": self._total,
+                    "loss": self.recent.get("loss"),
+                    "accuracy": self.recent.get("accuracy"),
+                    "eta_s": elapsed / self._step * max(self._total - self._step, 0),
+                }
+            )
+
+    def on_test_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._check_cancel(time.monotonic()):
+            self.model.stop_evaluating = True
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -1,0 +1,259 @@
+"""Pluggable dispatch of job specs: a local spawn pool, or a Dask distributed cluster.
+
+A fold is an independent unit of work with a JSON spec (engineering notes §6), so dispatch only has to start
+specs, pass progress back, and say when workers are gone.  Both backends give the same messages (see
+:mod:`hccdesk.jobs.worker`), so the runner does not know which one it drives.
+
+``LocalPool`` (the default) starts ``multiprocessing.get_context("spawn")`` processes that pull specs from a
+task queue: one worker on a CPU machine (TensorFlow already uses every core for one model), one per GPU when
+there are several, each pinned to its card.  ``DaskPool`` submits each spec as a task to a Dask scheduler
+(``tcp://host:8786``) or to a ``LocalCluster`` of worker processes; it needs the optional ``cluster`` extra
+(``pip install hccdesk[cluster]``) and, for remote workers, the project and job folders at the same path on
+every machine (a shared file system).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from typing import Any, Protocol
+
+from hccdesk.errors import InputError
+
+FINAL_TYPES = frozenset(
+    {"fold_done", "fold_cancelled", "fold_failed", "grade_done", "grade_cancelled", "grade_failed"}
+)
+"""Message types that end one spec; every spec ends with exactly one of them unless its worker dies."""
+CANCEL_GRACE_S = 10.0
+"""After a cancel, a local worker that has not stopped by itself within this time is terminated."""
+
+
+class Dispatcher(Protocol):
+    """What the runner needs from a backend."""
+
+    def start(self, specs: list[dict[str, Any]]) -> None: ...
+
+    def drain(self) -> list[dict[str, Any]]:
+        """Messages received since the last call, without blocking."""
+        ...
+
+    def cancel(self) -> None: ...
+
+    def running(self) -> bool:
+        """True while any worker may still send messages."""
+        ...
+
+    def lost(self) -> str | None:
+        """Why work was lost (a worker killed or crashed), or None."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def gpu_count() -> int:
+    """Number of NVIDIA GPUs, asked of ``nvidia-smi`` so that the owner process never imports TensorFlow."""
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return 0
+    try:
+        out = subprocess.run([exe, "-L"], capture_output=True, text=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(1 for line in out.splitlines() if line.startswith("GPU "))
+
+
+def _describe_exit(pid: int | None, code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"worker process {pid} was killed by {name}"
+    return f"worker process {pid} exited with status {code}"
+
+
+class LocalPool:
+    """Spawn worker processes on this machine that pull specs from a shared task queue.
+
+    Parameters
+    ----------
+    workers
+        Number of worker processes; default one per GPU, or one on a machine without a GPU.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        if workers is not None and workers < 1:
+            raise InputError(f"--workers must be at least 1, got {workers}")
+        self._workers = workers
+        self._processes: list[multiprocessing.process.BaseProcess] = []
+        self._cancelled_at: float | None = None
+
+    def start(self, specs: list[dict[str, Any]]) -> None:
+        from hccdesk.jobs.worker import serve
+
+        ctx = multiprocessing.get_context("spawn")
+        self._messages = ctx.Queue()
+        self._cancel = ctx.Event()
+        self._tasks = ctx.Queue()
+        gpus = gpu_count()
+        count = min(self._workers or max(gpus, 1), max(len(specs), 1))
+        for spec in specs:
+            self._tasks.put(spec)
+        for _ in range(count):
+            self._tasks.put(None)
+        for index in range(count):
+            gpu = index % gpus if gpus else None
+            process = ctx.Process(
+                target=serve,
+                args=(self._tasks, self._messages, self._cancel, gpu),
+                name=f"hccdesk-worker-{index}",
+            )
+            process.daemon = True
+            process.start()
+            self._processes.append(process)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._processes if p.pid is not None]
+
+    def drain(self) -> list[dict[str, Any]]:
+        out = []
+        while True:
+            try:
+                out.append(self._messages.get_nowait())
+            except queue.Empty:
+                return out
+
+    def cancel(self) -> None:
+        if self._cancelled_at is None:
+            self._cancelled_at = time.monotonic()
+            self._cancel.set()
+
+    def running(self) -> bool:
+        alive = [p for p in self._processes if p.is_alive()]
+        if (
+            alive
+            and self._cancelled_at is not None
+            and time.monotonic() - self._cancelled_at > CANCEL_GRACE_S
+        ):
+            for process in alive:
+                process.terminate()
+        return bool(alive)
+
+    def lost(self) -> str | None:
+        for process in self._processes:
+            if not process.is_alive() and process.exitcode not in (None, 0):
+                if self._cancelled_at is not None and process.exitcode == -signal.SIGTERM:
+                    continue  # terminated by us after the cancel grace period
+                return _describe_exit(process.pid, process.exitcode)
+        return None
+
+    def close(self) -> None:
+        self.cancel()
+        for process in self._processes:
+            process.join(timeout=CANCEL_GRACE_S)
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=5)
+        self._messages.close()
+        self._tasks.close()
+        self._tasks.cancel_join_thread()
+
+
+def run_dask_task(spec: dict[str, Any], channel: str) -> dict[str, Any]:
+    """Run a spec as a Dask task: progress via a distributed ``Queue``, cancel via a distributed ``Event``.
+
+    The final message is the task's result (the runner collects it from the future).
+    """
+    from distributed import Event, Queue
+
+    from hccdesk.jobs.worker import run_spec
+
+    progress = Queue(f"{channel}-progress")
+    cancel = Event(f"{channel}-cancel")
+
+    def report(message: dict[str, Any]) -> None:
+        if message["type"] not in FINAL_TYPES:
+            progress.put(message)
+
+    return run_spec(spec, report, cancel.is_set)
+
+
+class DaskPool:
+    """Each spec an independent task on a Dask distributed cluster.
+
+    Parameters
+    ----------
+    address
+        A scheduler address (``tcp://host:8786``), or ``"local"`` for a ``LocalCluster`` of worker processes
+        on this machine (started here and closed with the job).
+    workers
+        Worker processes of a local cluster (default 2); ignored for a remote scheduler.
+    """
+
+    def __init__(self, address: str, workers: int | None = None) -> None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError as error:
+            raise InputError(
+                "the Dask backend needs the cluster extra: pip install 'hccdesk[cluster]'"
+            ) from error
+        self._address = address
+        self._workers = workers or 2
+        self._cluster: Any = None
+        self._futures: list[Any] = []
+        self._collected: set[int] = set()
+        self._lost: str | None = None
+
+    def start(self, specs: list[dict[str, Any]]) -> None:
+        from distributed import Client, Event, LocalCluster, Queue
+
+        if self._address == "local":
+            self._cluster = LocalCluster(
+                n_workers=self._workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            self._client = Client(self._cluster)
+        else:
+            try:
+                self._client = Client(self._address, timeout=30)
+            except OSError as error:
+                raise InputError(f"cannot reach the Dask scheduler at {self._address}: {error}") from error
+        channel = f"hccdesk-{uuid.uuid4().hex}"
+        self._progress = Queue(f"{channel}-progress", client=self._client)
+        self._cancel = Event(f"{channel}-cancel", client=self._client)
+        self._futures = [
+            self._client.submit(run_dask_task, spec, channel, pure=False, key=f"{channel}-{index}")
+            for index, spec in enumerate(specs)
+        ]
+
+    def drain(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = list(self._progress.get(batch=True))
+        for index, future in enumerate(self._futures):
+            if index in self._collected or not future.done():
+                continue
+            self._collected.add(index)
+            if future.status == "finished":
+                out.append(future.result())
+            elif self._lost is None:
+                error = future.exception() if future.status == "error" else future.status
+                self._lost = f"Dask task {future.key} failed: {error}".splitlines()[0]
+        return out
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def running(self) -> bool:
+        return any(not f.done() for f in self._futures) or len(self._collected) < len(self._futures)
+
+    def lost(self) -> str | None:
+        return self._lost
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
