@@ -1,0 +1,107 @@
+"""``hccdesk bench train``: training throughput of each variant against the machine's dense matmul rate.
+
+For each variant: the median wall time of one training step (a compiled ``train_on_batch`` on a fixed batch at
+the variant's default batch size, after warm-up steps), the FLOPs of that step counted from the layer shapes
+(:mod:`hccdesk.learn.flops`), the achieved GFLOP/s, and the ratio to the dense float32 matmul rate measured in
+the same process (``tf.matmul`` of square matrices, best of the sizes tried) — the practical peak of this
+machine for the kind of work a network step is.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from hccdesk.learn.flops import train_step_flops
+from hccdesk.learn.models import build_model
+from hccdesk.learn.training import compile_model, describe_device, seed_everything
+from hccdesk.learn.variants import load_variant
+
+MATMUL_SIZES: tuple[int, ...] = (2048, 4096)
+"""Square matrix sizes for the peak measurement: large enough that the matmul is compute-bound."""
+
+
+@dataclass(frozen=True)
+class StepBench:
+    """One variant's measured training step."""
+
+    variant: str
+    batch_size: int
+    step_ms: float
+    gflop_per_step: float
+    gflops: float
+    ratio: float
+
+
+def matmul_gflops(sizes: Sequence[int] = MATMUL_SIZES, repeats: int = 5) -> float:
+    """Best dense float32 matmul rate (GFLOP/s) over ``sizes`` on TensorFlow's default device."""
+    best = 0.0
+    matmul = tf.function(tf.matmul)
+    for n in sizes:
+        a = tf.random.normal((n, n), seed=1)
+        b = tf.random.normal((n, n), seed=2)
+        matmul(a, b).numpy()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            result = matmul(a, b)
+        result.numpy()
+        best = max(best, 2.0 * n**3 * repeats / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def step_time(variant: str, steps: int, warmup: int, batch_size: int | None = None) -> tuple[float, int, int]:
+    """Median seconds of a training step of ``variant``, its FLOPs, and the batch size used."""
+    config = load_variant(variant)
+    batch = int(batch_size or config["training"]["batch_size"])
+    seed_everything(0)
+    model = build_model(config)
+    compile_model(model, config)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, *model.input_shape[1:])).astype(np.float32)
+    y = rng.integers(0, 2, batch)
+    for _ in range(warmup):
+        model.train_on_batch(x, y)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        model.train_on_batch(x, y)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), train_step_flops(model, batch), batch
+
+
+def bench_train(
+    variants: Sequence[str], steps: int = 10, warmup: int = 3, batch_size: int | None = None
+) -> tuple[float, list[StepBench]]:
+    """The matmul peak and one :class:`StepBench` per variant."""
+    peak = matmul_gflops()
+    rows = []
+    for variant in variants:
+        seconds, flops, batch = step_time(variant, steps, warmup, batch_size)
+        gflops = flops / seconds / 1e9
+        rows.append(StepBench(variant, batch, seconds * 1e3, flops / 1e9, gflops, gflops / peak))
+    return peak, rows
+
+
+def format_report(peak: float, rows: Sequence[StepBench]) -> str:
+    """A plain-text table (also pasted into docs/readme/learn.md)."""
+    lines = [
+        f"device: {describe_device()}",
+        f"dense float32 matmul: {peak:.1f} GFLOP/s",
+        f"{'variant':<16}{'batch':>6}{'step ms':>10}{'GFLOP/step':>12}{'GFLOP/s':>10}{'of matmul':>11}",
+    ]
+    for row in rows:
+        lines.append(
+            f"{row.variant:<16}{row.batch_size:>6}{row.step_ms:>10.1f}{row.gflop_per_step:>12.2f}"
+            f"{row.gflops:>10.1f}{row.ratio:>10.0%}"
+        )
+    return "\n".join(lines)
+
+
+def as_json(peak: float, rows: Sequence[StepBench]) -> dict:
+    """The report as JSON-serialisable data."""
+    return {"device": describe_device(), "matmul_gflops": peak, "variants": [asdict(row) for row in rows]}
