@@ -91,6 +91,7 @@ class Plane:
     echo: float | None = None
     stack_id: str = ""
     spacing_between_slices: float | None = None
+    sop_instance_uid: str = ""
     tags: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
@@ -245,6 +246,7 @@ def _common(path: str, ds: Any, layout: PixelLayout, tags: dict[str, Any]) -> di
         "instance_number": _int(ds.get("InstanceNumber")),
         "echo": _float(_first(ds.get("EchoNumbers"))),
         "spacing_between_slices": _float(ds.get("SpacingBetweenSlices")),
+        "sop_instance_uid": str(ds.get("SOPInstanceUID", "")),
         "tags": tags,
     }
 
@@ -394,6 +396,7 @@ def _enhanced_planes(path: str, ds: Any, layout: PixelLayout, tags: dict[str, An
                 echo=_float(_attr(echo, "EffectiveEchoTime")),
                 stack_id=str(_attr(content, "StackID") or ""),
                 spacing_between_slices=_float(_attr(measures, "SpacingBetweenSlices")),
+                sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
                 tags=tags,
             )
         )

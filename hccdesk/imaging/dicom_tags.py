@@ -27,6 +27,7 @@ TECHNICAL_TAGS: tuple[str, ...] = (
     "SequenceVariant",
     "ScanOptions",
     "MRAcquisitionType",
+    "EchoPlanarPulseSequence",
     "RepetitionTime",
     "EchoTime",
     "EffectiveEchoTime",

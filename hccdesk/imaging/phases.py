@@ -15,6 +15,9 @@ can always override a guess):
    only when their numbers match exactly (e.g. a pre series named "pre" plus a 3-volume dynamic series ->
    arterial, portal, delayed).
 3. **Acquisition time order** of all volumes still unnamed, under the same exact-count rule.
+
+Rules 2 and 3 skip echo-planar volumes (ScanningSequence EP, EchoPlanarPulseSequence YES): fMRI and DWI
+time series are never contrast phases, however many time points they have.
 """
 
 from __future__ import annotations
@@ -82,12 +85,14 @@ def identify_phases(volumes: Sequence[Volume]) -> list[str | None]:
             phases = [None if phase == name else phase for phase in phases]
     dynamic: dict[str, list[int]] = {}
     for index, volume in enumerate(volumes):
-        if phases[index] is None and _temporal_position(volume) is not None and volume.source.series_uid:
+        if phases[index] is None and _orderable(volume) and _temporal_position(volume) is not None:
             dynamic.setdefault(volume.source.series_uid, []).append(index)
     for members in dynamic.values():
         if len(members) > 1:
             _assign_in_order(phases, sorted(members, key=lambda i: _temporal_position(volumes[i])))  # type: ignore[arg-type, return-value]
-    timed = [i for i, volume in enumerate(volumes) if phases[i] is None and _acquired(volume) is not None]
+    timed = [
+        i for i, v in enumerate(volumes) if phases[i] is None and _orderable(v) and _acquired(v) is not None
+    ]
     if len(timed) > 1 and len(timed) == phases.count(None):
         _assign_in_order(
             phases, sorted(timed, key=lambda i: (_acquired(volumes[i]), _temporal_position(volumes[i]) or 0))
@@ -101,6 +106,14 @@ def _assign_in_order(phases: list[str | None], ordered: list[int]) -> None:
     if len(unclaimed) == len(ordered):
         for index, name in zip(ordered, unclaimed, strict=True):
             phases[index] = name
+
+
+def _orderable(volume: Volume) -> bool:
+    """Whether order-based rules may name this volume: not echo-planar (fMRI, DWI)."""
+    tags = volume.source.tags
+    sequence = tags.get("ScanningSequence") or []
+    sequences = [sequence] if isinstance(sequence, str) else list(sequence)
+    return "EP" not in sequences and str(tags.get("EchoPlanarPulseSequence", "")).upper() != "YES"
 
 
 def _text_of(volume: Volume) -> str:

@@ -4,7 +4,8 @@ One entry point for the CLI (``inspect``, ``convert``), the store's study import
 are walked recursively; ``.nii``/``.nii.gz`` files go to the NIfTI reader, everything else is tried as DICOM
 in two passes (headers of every file first, then pixels only of the stacks that passed every check).  A bad
 file or series never stops the scan: it is listed in ``skipped`` (per file) or ``rejected`` (per series)
-with its reason, so one stray localizer does not cost the user the other three phases.
+with its reason, so one stray localizer does not cost the user the other three phases.  A second copy of an
+image (same SOPInstanceUID, e.g. the same series exported twice) is skipped, not read as a duplicate slice.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def scan_paths(paths: Sequence[str | Path]) -> ScanResult:
     result = ScanResult()
     files = _expand(paths)
     planes: list[Plane] = []
+    instances: dict[str, str] = {}
     groups: dict[str, list[Volume]] = {}
     for path in files:
         if is_nifti_path(path):
@@ -105,9 +107,18 @@ def scan_paths(paths: Sequence[str | Path]) -> ScanResult:
             groups.setdefault("", []).extend(_with_nifti_ids(volumes, path))
             continue
         try:
-            planes.extend(read_planes(path))
+            found = read_planes(path)
         except NotAnImage as reason:
             result.skipped.append(Skipped(path, str(reason)))
+            continue
+        instance = found[0].sop_instance_uid
+        if instance and instance in instances:
+            result.skipped.append(
+                Skipped(path, f"another copy of the image in {instances[instance]} (same SOP UID)")
+            )
+            continue
+        instances[instance] = path
+        planes.extend(found)
     stacks, refusals = plan_stacks(planes)
     result.rejected.extend(_rejected(refusal) for refusal in refusals)
     for stack in stacks:
