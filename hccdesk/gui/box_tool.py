@@ -3,7 +3,7 @@
 Items live in plane coordinates (voxel units, see :mod:`hccdesk.gui.planes`).  Outlines are created when the
 lesions or the orientation change and only shown or hidden on a slice change, which keeps scrolling cheap with
 many boxes.  The selected box is a ``pg.ROI`` snapped to whole voxels whose move/resize ends in
-``boxEdited``; the caller turns that into an undoable edit, so the overlay never writes the project itself.
+``box_edited``; the caller turns that into an undoable edit, so the overlay never writes the project itself.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ GRADE_COLOURS = {"low": "#3ccf6e", "high": "#ff4d4d", None: "#ffd23c"}
 SELECTED_COLOUR = "#35c9ff"
 
 
-def _pen(colour: str, width: float = 1.5, style: QtCore.Qt.PenStyle = QtCore.Qt.PenStyle.SolidLine) -> QtGui.QPen:
+def _pen(colour: str, width: float = 1.5, dashed: bool = False) -> QtGui.QPen:
+    style = QtCore.Qt.PenStyle.DashLine if dashed else QtCore.Qt.PenStyle.SolidLine
     pen = QtGui.QPen(QtGui.QColor(colour), width, style)
     pen.setCosmetic(True)
     return pen
@@ -29,7 +30,7 @@ def _pen(colour: str, width: float = 1.5, style: QtCore.Qt.PenStyle = QtCore.Qt.
 class BoxOverlay(QtCore.QObject):
     """Box outlines, the selected box's handles and the rubber band of a box being drawn, on one ViewBox."""
 
-    boxEdited = QtCore.Signal(str, object)  # lesion id, new Box
+    box_edited = QtCore.Signal(str, object)  # lesion id, new Box
 
     def __init__(self, viewbox: pg.ViewBox) -> None:
         super().__init__(viewbox)
@@ -40,7 +41,7 @@ class BoxOverlay(QtCore.QObject):
         self._axis = planes.AXIAL
         self._shape = (1, 1, 1)
         self._rubber = QtWidgets.QGraphicsRectItem()
-        self._rubber.setPen(_pen(SELECTED_COLOUR, 1.5, QtCore.Qt.PenStyle.DashLine))
+        self._rubber.setPen(_pen(SELECTED_COLOUR, 1.5, dashed=True))
         self._rubber.setZValue(20)
         self._rubber.hide()
         viewbox.addItem(self._rubber, ignoreBounds=True)
@@ -79,7 +80,7 @@ class BoxOverlay(QtCore.QObject):
             self._roi.setVisible(planes.box_spans(self._axis, self._roi_lesion.box, index))
 
     def hit(self, col: float, row: float, index: int) -> str | None:
-        """The smallest visible box containing plane point ``(col, row)`` on slice ``index`` (for selection)."""
+        """The smallest visible box holding plane point ``(col, row)`` on slice ``index`` (for selection)."""
         hits = []
         for lesion_id, (box, _) in self._outlines.items():
             c0, r0, c1, r1 = planes.box_rect(self._axis, box)
@@ -140,4 +141,4 @@ class BoxOverlay(QtCore.QObject):
         through = (lesion.box.lower[self._axis], lesion.box.upper[self._axis])
         box = planes.box_with_rect(self._axis, (c0, r0, c1, r1), through).clipped(self._shape)
         if box != lesion.box:
-            self.boxEdited.emit(lesion.id, box)
+            self.box_edited.emit(lesion.id, box)

@@ -1,8 +1,8 @@
 """Name the device background jobs will use, without importing TensorFlow into the GUI process.
 
-TensorFlow picks an NVIDIA GPU when the driver exposes one, so the driver is asked directly: ``nvidia-smi -L``
-when it is installed, else ``/proc/driver/nvidia/gpus/*/information``; otherwise jobs run on the CPU, named from
-``/proc/cpuinfo`` (or ``platform.processor()``).  The wording matches ``hccdesk.learn.training.describe_device``.
+TensorFlow picks an NVIDIA GPU when the driver exposes one, so the driver is asked directly:
+``nvidia-smi -L`` when it is installed, else ``/proc/driver/nvidia/gpus/*/information``; otherwise jobs run on
+the CPU, named from ``/proc/cpuinfo``.  The wording matches ``hccdesk.learn.training.describe_device``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Message boxes for errors, and the guard that turns any action's exception into one (the app keeps running).
 
 An :class:`~hccdesk.errors.HccdeskError` is an expected failure whose message already says what to do, so it
-is shown as it is.  Anything else is a bug: it is shown with its type and printed with its traceback to stderr,
-and the app carries on with the project untouched (edits are applied only after an action succeeds).
+is shown as it is.  Anything else is a bug: it is shown with its type and printed with its traceback to
+stderr, and the app carries on with the project untouched (edits are applied only after an action succeeds).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ def show_error(parent: QtWidgets.QWidget | None, title: str, error: BaseExceptio
     """Show ``error`` in a critical message box titled ``title``."""
     if isinstance(error, BaseException) and not isinstance(error, HccdeskError):
         traceback.print_exception(error, file=sys.stderr)
-        text = f"Unexpected error ({type(error).__name__}): {error}\n\nThe project was not changed by this action."
+        name = type(error).__name__
+        text = f"Unexpected error ({name}): {error}\n\nThe action left the project unchanged."
     else:
         text = str(error)
     QtWidgets.QMessageBox.critical(parent, title, text)
@@ -36,7 +37,7 @@ def guarded(title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def wrapper(self: QtWidgets.QWidget, *args: Any) -> Any:
             try:
                 return method(self, *args)
-            except Exception as error:  # noqa: BLE001 - shown to the user, never swallowed silently
+            except Exception as error:
                 show_error(self, title, error)
                 return None
 

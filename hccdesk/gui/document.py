@@ -1,4 +1,4 @@
-"""The open project as the GUI sees it: the store's Project plus an undo stack, a selection and the shown study.
+"""The open project as the GUI sees it: the store's Project, an undo stack, a selection and the shown study.
 
 The Project is the single writer (DESIGN §1.3) and notifies observers of every change, including those made by
 undo/redo and by imported job results; this class turns those notifications into Qt signals so each panel
@@ -18,13 +18,13 @@ from hccdesk.store.records import Box, Lesion, Prediction
 class ProjectDocument(QtCore.QObject):
     """One open project: edits go through :attr:`undo_stack`; panels listen to the change signals."""
 
-    lesionsChanged = QtCore.Signal()
-    recordsChanged = QtCore.Signal(str)  # record kind other than lesions: "run", "model", "prediction", "study"
-    selectionChanged = QtCore.Signal(str)  # lesion id, "" for none
-    studyChanged = QtCore.Signal(str)  # study id, "" for none
-    dirtyChanged = QtCore.Signal(bool)
+    lesions_changed = QtCore.Signal()
+    records_changed = QtCore.Signal(str)  # kind of a non-lesion record ("run", "model", ...)
+    selection_changed = QtCore.Signal(str)  # lesion id, "" for none
+    study_changed = QtCore.Signal(str)  # study id, "" for none
+    dirty_changed = QtCore.Signal(bool)
 
-    def __init__(self, project, parent: QtCore.QObject | None = None) -> None:  # noqa: ANN001 - Project
+    def __init__(self, project, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.project = project
         self.undo_stack = QtGui.QUndoStack(self)
@@ -45,7 +45,7 @@ class ProjectDocument(QtCore.QObject):
     def show_study(self, study_id: str) -> None:
         if study_id != self.study_id:
             self.study_id = study_id
-            self.studyChanged.emit(study_id)
+            self.study_changed.emit(study_id)
 
     def select(self, lesion_id: str) -> None:
         """Select a lesion (showing its study first) or clear the selection with ``""``."""
@@ -55,7 +55,7 @@ class ProjectDocument(QtCore.QObject):
         new = lesion.id if lesion is not None else ""
         if new != self.selected:
             self.selected = new
-            self.selectionChanged.emit(new)
+            self.selection_changed.emit(new)
 
     def study_lesions(self, study_id: str | None = None) -> list[Lesion]:
         wanted = study_id if study_id is not None else self.study_id
@@ -80,7 +80,8 @@ class ProjectDocument(QtCore.QObject):
 
     def set_grade(self, lesion_id: str, grade: int | None) -> None:
         if self.project.lesions[lesion_id].grade != grade:
-            self.undo_stack.push(undo_commands.UpdateLesion(self.project, lesion_id, "Set grade", grade=grade))
+            command = undo_commands.UpdateLesion(self.project, lesion_id, "Set grade", grade=grade)
+            self.undo_stack.push(command)
 
     def set_notes(self, lesion_id: str, notes: str) -> None:
         if self.project.lesions[lesion_id].notes != notes:
@@ -102,14 +103,14 @@ class ProjectDocument(QtCore.QObject):
         if kind.startswith("lesion"):
             if self.selected and self.selected not in self.project.lesions:
                 self.selected = ""
-                self.selectionChanged.emit("")
-            self.lesionsChanged.emit()
+                self.selection_changed.emit("")
+            self.lesions_changed.emit()
         else:
-            self.recordsChanged.emit(kind)
+            self.records_changed.emit(kind)
         self._emit_dirty()
 
     def _emit_dirty(self) -> None:
         dirty = self.dirty
         if dirty != self._dirty:
             self._dirty = dirty
-            self.dirtyChanged.emit(dirty)
+            self.dirty_changed.emit(dirty)

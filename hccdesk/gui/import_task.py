@@ -18,7 +18,7 @@ Report = Callable[[int, int, str], None]
 """``report(done, total, text)``; ``total`` 0 means indeterminate."""
 
 
-class TaskCancelled(Exception):
+class TaskCancelledError(Exception):
     """Raised by :meth:`BackgroundTask.check` inside a task's function when the user pressed Cancel."""
 
 
@@ -30,7 +30,9 @@ class BackgroundTask(QtCore.QThread):
     failed = QtCore.Signal(object)  # the exception
     cancelled = QtCore.Signal()
 
-    def __init__(self, function: Callable[[BackgroundTask], Any], parent: QtCore.QObject | None = None) -> None:
+    def __init__(
+        self, function: Callable[[BackgroundTask], Any], parent: QtCore.QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._function = function
         self._cancel = threading.Event()
@@ -48,15 +50,15 @@ class BackgroundTask(QtCore.QThread):
     def check(self) -> None:
         """Stop here if the user cancelled (call it between steps)."""
         if self._cancel.is_set():
-            raise TaskCancelled
+            raise TaskCancelledError
 
     def run(self) -> None:
         try:
             result = self._function(self)
             self.check()
-        except TaskCancelled:
+        except TaskCancelledError:
             self.cancelled.emit()
-        except Exception as error:  # noqa: BLE001 - delivered to the GUI thread as a dialog
+        except Exception as error:
             self.failed.emit(error)
         else:
             self.succeeded.emit(result)

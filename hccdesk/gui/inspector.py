@@ -1,4 +1,4 @@
-"""The lesion inspector: identity, box in voxels and mm, grade, notes, per-phase thumbnails, latest prediction.
+"""The lesion inspector: id, box in voxels and mm, grade, notes, per-phase thumbnails, latest prediction.
 
 Grade and notes edits go through the document's undo stack; notes are committed after a short pause in typing
 (and merged per lesion), so Ctrl+Z undoes a sentence, not a keystroke.
@@ -82,21 +82,23 @@ class Inspector(QtWidgets.QWidget):
         self._notes_timer.timeout.connect(self.commit_notes)
         self.grade_combo.activated.connect(self._grade_chosen)
         self.notes_edit.textChanged.connect(self._notes_typed)
-        document.selectionChanged.connect(lambda _id: self.refresh())
-        document.lesionsChanged.connect(self.refresh)
-        document.recordsChanged.connect(lambda _kind: self.refresh())
+        document.selection_changed.connect(lambda _id: self.refresh())
+        document.lesions_changed.connect(self.refresh)
+        document.records_changed.connect(lambda _kind: self.refresh())
         self.refresh()
 
     def refresh(self) -> None:
         """Show the document's selected lesion as it is now in the project."""
         if self._notes_timer.isActive() and self._lesion is not None:
             self.commit_notes()
-        lesion = self._document.project.lesions.get(self._document.selected) if self._document.selected else None
+        selected = self._document.selected
+        lesion = self._document.project.lesions.get(selected) if selected else None
         self._lesion = lesion
         self.setEnabled(lesion is not None)
         if lesion is None:
-            for label in (self.id_label, self.study_label, self.voxels_label, self.mm_label, self.label_label):
+            for label in (self.id_label, self.study_label, self.voxels_label, self.mm_label):
                 label.setText("-")
+            self.label_label.setText("-")
             self.prediction_label.setText("-")
             self._set_notes("")
             self.grade_combo.setCurrentIndex(0)
@@ -106,7 +108,8 @@ class Inspector(QtWidgets.QWidget):
         self.id_label.setText(lesion.id)
         self.study_label.setText(f"{lesion.study_id} (patient {lesion.patient_id})")
         self.voxels_label.setText(
-            f"z {box.z0}-{box.z1}, y {box.y0}-{box.y1}, x {box.x0}-{box.x1}  ({box.size[0]}x{box.size[1]}x{box.size[2]})"
+            f"z {box.z0}-{box.z1}, y {box.y0}-{box.y1}, x {box.x0}-{box.x1}  "
+            f"({box.size[0]}x{box.size[1]}x{box.size[2]})"
         )
         study = self._document.project.studies[lesion.study_id]
         corners = box.world_corners(study.affine_array)
@@ -126,8 +129,8 @@ class Inspector(QtWidgets.QWidget):
         self.prediction_label.setText(
             "none yet (press Grade)"
             if prediction is None
-            else f"P(high) {prediction.p_high:.2f} → {prediction.label} grade, spread ±{prediction.spread:.2f} "
-            f"over {prediction.n_members} model(s); {prediction.model_id}"
+            else f"P(high) {prediction.p_high:.2f} → {prediction.label} grade, "
+            f"spread ±{prediction.spread:.2f} over {prediction.n_members} model(s); {prediction.model_id}"
         )
         self._set_thumbnails(lesion)
 

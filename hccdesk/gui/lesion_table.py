@@ -33,8 +33,8 @@ class LesionTableModel(QtCore.QAbstractTableModel):
         self._document = document
         self._rows: list[Lesion] = []
         self._predictions: dict[str, Prediction] = {}
-        document.lesionsChanged.connect(self.refresh)
-        document.recordsChanged.connect(self.refresh)
+        document.lesions_changed.connect(self.refresh)
+        document.records_changed.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
@@ -53,13 +53,13 @@ class LesionTableModel(QtCore.QAbstractTableModel):
                 return row
         return -1
 
-    def rowCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008 - Qt signature
-        return 0 if parent.isValid() else len(self._rows)
+    def rowCount(self, parent: QtCore.QModelIndex | None = None) -> int:  # noqa: N802
+        return 0 if parent is not None and parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+    def columnCount(self, parent: QtCore.QModelIndex | None = None) -> int:  # noqa: N802
+        return 0 if parent is not None and parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: QtCore.Qt.Orientation, role: int = 0) -> object:
+    def headerData(self, section: int, orientation: QtCore.Qt.Orientation, role: int = 0) -> object:  # noqa: N802
         if role == QtCore.Qt.ItemDataRole.DisplayRole and orientation == QtCore.Qt.Orientation.Horizontal:
             return COLUMNS[section]
         return None

@@ -24,13 +24,12 @@ from hccdesk.store.records import Lesion
 class PhaseGrid(QtWidgets.QWidget):
     """Four :class:`PhaseView` cells in acquisition order (pre, arterial / portal, delayed)."""
 
-    cursorMoved = QtCore.Signal(object)  # (k, j, i)
+    cursor_moved = QtCore.Signal(object)  # (k, j, i)
     hovered = QtCore.Signal(object)  # (k, j, i) or None
-    boxDrawn = QtCore.Signal(object)  # Box
-    boxEdited = QtCore.Signal(str, object)  # lesion id, Box
-    lesionClicked = QtCore.Signal(str)
-    extentKey = QtCore.Signal(str, int, int)  # "first" | "last", axis, slice index
-    levelsChanged = QtCore.Signal()
+    box_drawn = QtCore.Signal(object)  # Box
+    box_edited = QtCore.Signal(str, object)  # lesion id, Box
+    lesion_clicked = QtCore.Signal(str)
+    levels_changed = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,7 +109,7 @@ class PhaseGrid(QtWidgets.QWidget):
             return
         self.cursor = voxel
         self.render()
-        self.cursorMoved.emit(voxel)
+        self.cursor_moved.emit(voxel)
 
     def render(self) -> None:
         """Put the cursor's slice of every phase on screen (the hot path of scrolling)."""
@@ -165,7 +164,7 @@ class PhaseGrid(QtWidgets.QWidget):
         for name in phases:
             self.views[name].set_levels((self.levels[name].low, self.levels[name].high))
         self.render()
-        self.levelsChanged.emit()
+        self.levels_changed.emit()
 
     # --- lesions -----------------------------------------------------------------------------------------
     def set_lesions(self, lesions: Sequence[Lesion], selected: str | None) -> None:
@@ -192,19 +191,19 @@ class PhaseGrid(QtWidgets.QWidget):
     def _connect(self, view: PhaseView) -> None:
         phase = view.phase
         view.viewbox.scrolled.connect(self.step)
-        view.viewbox.windowLevelDragged.connect(lambda dx, dy: self.drag_levels(phase, dx, dy))
-        view.viewbox.boxDragged.connect(lambda a, b, done: self._box_dragged(view, a, b, done))
+        view.viewbox.window_level_dragged.connect(lambda dx, dy: self.drag_levels(phase, dx, dy))
+        view.viewbox.box_dragged.connect(lambda a, b, done: self._box_dragged(view, a, b, done))
         view.viewbox.clicked.connect(lambda col, row: self._clicked(view, col, row))
         view.hovered.connect(self._hovered)
-        view.keyPressed.connect(self.handle_key)
-        view.overlay.boxEdited.connect(self.boxEdited)
+        view.key_pressed.connect(self.handle_key)
+        view.overlay.box_edited.connect(self.box_edited)
 
     def _clicked(self, view: PhaseView, col: float, row: float) -> None:
         voxel = planes.voxel_from_plane(self.axis, self.slice_index, col, row)
         hit = view.overlay.hit(col, row, self.slice_index)
         self.set_cursor(voxel)
         if hit is not None:
-            self.lesionClicked.emit(hit)
+            self.lesion_clicked.emit(hit)
 
     def _hovered(self, col: float, row: float) -> None:
         if self.volumes is None:
@@ -225,11 +224,10 @@ class PhaseGrid(QtWidgets.QWidget):
             box = box.clipped(self.volumes.shape)
         except ValueError:
             return  # dragged entirely outside the image
-        self.boxDrawn.emit(box)
+        self.box_drawn.emit(box)
 
     def handle_key(self, ev: QtGui.QKeyEvent) -> None:
-        """Slice keys: Up/Down one slice, PageUp/PageDown a tenth, Home/End the ends; ``[``/``]`` set the
-        selected box's first/last slice along the current axis."""
+        """Slice keys: Up/Down one slice, PageUp/PageDown a tenth of the stack, Home/End the ends."""
         if self.volumes is None:
             return
         key = ev.key()
@@ -246,11 +244,6 @@ class PhaseGrid(QtWidgets.QWidget):
             self.set_slice(0)
         elif key == QtCore.Qt.Key.Key_End:
             self.set_slice(self.slice_count - 1)
-        elif key == QtCore.Qt.Key.Key_BracketLeft:
-            self.extentKey.emit("first", self.axis, self.slice_index)
-        elif key == QtCore.Qt.Key.Key_BracketRight:
-            self.extentKey.emit("last", self.axis, self.slice_index)
         else:
             return
         ev.accept()
-

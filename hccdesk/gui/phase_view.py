@@ -21,25 +21,25 @@ class PhaseViewBox(pg.ViewBox):
     """A ViewBox whose mouse gestures are those of a reading workstation instead of a plot."""
 
     scrolled = QtCore.Signal(int)
-    windowLevelDragged = QtCore.Signal(float, float)
-    boxDragged = QtCore.Signal(object, object, bool)  # start (col, row), end (col, row), finished
+    window_level_dragged = QtCore.Signal(float, float)
+    box_dragged = QtCore.Signal(object, object, bool)  # start (col, row), end (col, row), finished
     clicked = QtCore.Signal(float, float)
 
     def __init__(self) -> None:
         super().__init__(invertY=True, enableMenu=False, lockAspect=True)
         self.drawing = False
 
-    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: ANN001 - pyqtgraph event
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802
         button = ev.button()
         if button == QtCore.Qt.MouseButton.RightButton:
             ev.accept()
             delta = ev.screenPos() - ev.lastScreenPos()
-            self.windowLevelDragged.emit(float(delta.x()), float(delta.y()))
+            self.window_level_dragged.emit(float(delta.x()), float(delta.y()))
         elif button == QtCore.Qt.MouseButton.LeftButton and self.drawing:
             ev.accept()
             start = self.mapSceneToView(ev.buttonDownScenePos())
             end = self.mapSceneToView(ev.scenePos())
-            self.boxDragged.emit((start.x(), start.y()), (end.x(), end.y()), ev.isFinish())
+            self.box_dragged.emit((start.x(), start.y()), (end.x(), end.y()), ev.isFinish())
         elif button == QtCore.Qt.MouseButton.MiddleButton:
             ev.accept()
             delta = self.mapSceneToView(ev.lastScenePos()) - self.mapSceneToView(ev.scenePos())
@@ -47,7 +47,7 @@ class PhaseViewBox(pg.ViewBox):
         else:
             super().mouseDragEvent(ev, axis)
 
-    def mouseClickEvent(self, ev) -> None:  # noqa: ANN001 - pyqtgraph event
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802
         if ev.button() == QtCore.Qt.MouseButton.LeftButton:
             ev.accept()
             point = self.mapSceneToView(ev.scenePos())
@@ -55,7 +55,7 @@ class PhaseViewBox(pg.ViewBox):
         else:
             ev.accept()
 
-    def wheelEvent(self, ev, axis=None) -> None:  # noqa: ANN001 - QGraphicsSceneWheelEvent
+    def wheelEvent(self, ev, axis=None) -> None:  # noqa: N802
         if ev.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier:
             super().wheelEvent(ev, axis)
             return
@@ -67,7 +67,7 @@ class PhaseView(pg.GraphicsView):
     """The view of one phase; ``phase`` is None for an empty cell (a study without that phase)."""
 
     hovered = QtCore.Signal(float, float)
-    keyPressed = QtCore.Signal(object)  # QKeyEvent the grid handles (slice keys, extent keys)
+    key_pressed = QtCore.Signal(object)  # QKeyEvent the grid handles (slice keys, extent keys)
 
     def __init__(self, phase: str, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent, background="k")
@@ -92,7 +92,7 @@ class PhaseView(pg.GraphicsView):
         self.scene().sigMouseMoved.connect(self._mouse_moved)
 
     def show_plane(self, plane: np.ndarray | None, levels: tuple[float, float]) -> None:
-        """Display ``plane`` (rows, cols) with fixed ``levels``: no autoLevels, which would scan every pixel."""
+        """Show ``plane`` (rows, cols) at fixed ``levels``: no autoLevels, which would scan every pixel."""
         if plane is None:
             self.image.clear()
             return
@@ -110,13 +110,13 @@ class PhaseView(pg.GraphicsView):
         self.vline.setPos(col)
         self.hline.setPos(row)
 
-    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(ev)
         self._place_caption()
 
-    def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:
+    def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802
         ev.ignore()  # the grid accepts the keys it handles
-        self.keyPressed.emit(ev)
+        self.key_pressed.emit(ev)
         if not ev.isAccepted():
             super().keyPressEvent(ev)
 

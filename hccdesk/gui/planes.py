@@ -2,7 +2,7 @@
 
 A view shows one 2D plane of a ``[k, j, i]`` volume.  Plane coordinates are ``(col, row)`` in voxel units with
 pixel ``(c, r)`` covering ``[c, c+1) x [r, r+1)``, which is how pyqtgraph places a row-major image; so a
-half-open box edge maps to a plane edge without any half-voxel shifts.  Kept Qt-free so it is tested on its own.
+half-open box edge maps to a plane edge without half-voxel shifts.  Qt-free, so it is tested on its own.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def with_last_slice(box: Box, axis: int, index: int) -> Box:
 
 
 def aspect_ratio(axis: int, spacing: tuple[float, float, float]) -> float:
-    """pyqtgraph's locked aspect (x scale / y scale) that shows voxels of ``spacing`` (sz, sy, sx) in true mm."""
+    """pyqtgraph's locked aspect (x scale / y scale) showing voxels of ``spacing`` (sz, sy, sx) in true mm."""
     row_axis, col_axis = PLANE_AXES[axis]
     return float(spacing[col_axis] / spacing[row_axis])
 

@@ -45,7 +45,7 @@ def stylesheet() -> str:
 
 @dataclass(frozen=True)
 class Preset:
-    """A window/level preset as a percentile range of the phase volume (MR has no absolute intensity scale)."""
+    """A window/level preset: a percentile range of the phase volume (MR has no absolute intensity scale)."""
 
     name: str
     low_percentile: float
@@ -57,6 +57,7 @@ def window_level_presets() -> tuple[tuple[Preset, ...], str]:
     """The presets from ``window_level_presets.json`` and the name of the one applied when a study opens."""
     data = json.loads((assets_dir() / "window_level_presets.json").read_text(encoding="utf-8"))
     presets = tuple(
-        Preset(str(p["name"]), float(p["low_percentile"]), float(p["high_percentile"])) for p in data["presets"]
+        Preset(str(p["name"]), float(p["low_percentile"]), float(p["high_percentile"]))
+        for p in data["presets"]
     )
     return presets, str(data["auto"])

@@ -25,12 +25,12 @@ class StudyVolumes:
     stats: dict[str, IntensityStats]
 
     @classmethod
-    def load(cls, project, study_id: str) -> StudyVolumes:  # noqa: ANN001 - hccdesk.store.project.Project
+    def load(cls, project, study_id: str) -> StudyVolumes:
         """Read every phase of ``study_id`` through :class:`hccdesk.store.images.StudyImages`."""
         study = project.studies[study_id]
         with project.images(study_id) as images:
             phases = tuple(images.phases)
-            volumes = {phase: np.ascontiguousarray(images.volume(phase), dtype=np.float32) for phase in phases}
+            volumes = {p: np.ascontiguousarray(images.volume(p), dtype=np.float32) for p in phases}
         stats = {phase: IntensityStats(volume) for phase, volume in volumes.items()}
         return cls(study, phases, volumes, stats)
 

@@ -19,7 +19,7 @@ NOTES_MERGE_ID = 1001
 class LesionCommand(QtGui.QUndoCommand):
     """Base: swaps between ``before`` and ``after`` records (either may be None: not present)."""
 
-    def __init__(self, project, text: str) -> None:  # noqa: ANN001 - hccdesk.store.project.Project
+    def __init__(self, project, text: str) -> None:
         super().__init__(text)
         self.project = project
         self.before: Lesion | None = None
@@ -55,7 +55,7 @@ class LesionCommand(QtGui.QUndoCommand):
 class AddLesion(LesionCommand):
     """Create a lesion from a drawn box."""
 
-    def __init__(self, project, study_id: str, box: Box, author: str = "") -> None:  # noqa: ANN001
+    def __init__(self, project, study_id: str, box: Box, author: str = "") -> None:
         super().__init__(project, "Draw box")
         self._study_id, self._box, self._author = study_id, box, author
 
@@ -66,7 +66,7 @@ class AddLesion(LesionCommand):
 class UpdateLesion(LesionCommand):
     """Change a lesion's box, grade or notes."""
 
-    def __init__(self, project, lesion_id: str, text: str, **changes: Any) -> None:  # noqa: ANN001
+    def __init__(self, project, lesion_id: str, text: str, **changes: Any) -> None:
         super().__init__(project, text)
         self.before = project.lesions[lesion_id]
         self._changes = changes
@@ -79,13 +79,13 @@ class UpdateLesion(LesionCommand):
 class EditNotes(UpdateLesion):
     """Notes typed in a burst merge into one undo step per lesion."""
 
-    def __init__(self, project, lesion_id: str, notes: str) -> None:  # noqa: ANN001
+    def __init__(self, project, lesion_id: str, notes: str) -> None:
         super().__init__(project, lesion_id, "Edit notes", notes=notes)
 
     def id(self) -> int:
         return NOTES_MERGE_ID
 
-    def mergeWith(self, other: QtGui.QUndoCommand) -> bool:
+    def mergeWith(self, other: QtGui.QUndoCommand) -> bool:  # noqa: N802
         if not isinstance(other, EditNotes) or other.lesion_id != self.lesion_id:
             return False
         self.after = other.after
@@ -95,7 +95,7 @@ class EditNotes(UpdateLesion):
 class DeleteLesion(LesionCommand):
     """Remove a lesion (undo restores the identical record)."""
 
-    def __init__(self, project, lesion_id: str) -> None:  # noqa: ANN001
+    def __init__(self, project, lesion_id: str) -> None:
         super().__init__(project, "Delete box")
         self._lesion_id = lesion_id
 

@@ -40,7 +40,7 @@ class Levels:
 
 
 class IntensityStats:
-    """Percentiles of one phase volume from a fixed-size strided sample (fast on 512x512x88, deterministic)."""
+    """Percentiles of one phase volume from a fixed-size strided sample (fast and deterministic)."""
 
     def __init__(self, volume: np.ndarray) -> None:
         step = max(1, int(np.ceil((volume.size / _SAMPLE_VOXELS) ** (1 / 3))))
@@ -60,6 +60,6 @@ class IntensityStats:
 
 
 def dragged(levels: Levels, dx: float, dy: float, spread: float) -> Levels:
-    """``levels`` after a right-drag of ``dx, dy`` screen pixels (x right, y down) on a phase of ``spread``."""
+    """``levels`` after a right-drag of ``dx, dy`` screen pixels (x right, y down) on a phase of spread."""
     step = spread / DRAG_PIXELS_PER_SPREAD
     return Levels.from_window(max(levels.width + dx * step, step), levels.level + dy * step)
