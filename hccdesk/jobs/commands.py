@@ -202,9 +202,10 @@ class _Progress:
         elif kind == "fold_done":
             self.finished += 1
             self._clear()
+            where = f" repeat {message['repeat']} fold {message['fold']}" if message["kind"] == "cv" else ""
             print(
-                f"{message['run_id']} {message['variant']} repeat {message['repeat']} fold {message['fold']} "
-                f"done in {message['seconds']:.1f} s [{self.finished}/{self.total}]",
+                f"{message['run_id']} {message['variant']}{where} done in {message['seconds']:.1f} s "
+                f"[{self.finished}/{self.total}]",
                 file=sys.stderr,
             )
         elif kind in ("fold_failed", "grade_failed"):

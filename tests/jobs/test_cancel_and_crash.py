@@ -1,0 +1,70 @@
+"""Cancel keeps finished folds; a killed worker marks the run failed and leaves the project intact."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from hccdesk.jobs.runner import JobHandle, import_results, start_cv
+from hccdesk.store.project import Project
+
+
+def _poll_until(handle: JobHandle, project: Project, kind: str, seen: list[dict]) -> None:
+    while handle.is_alive():
+        for message in handle.poll():
+            seen.append(message)
+            import_results(project, message)
+            if message["type"] == kind:
+                return
+        time.sleep(0.05)
+
+
+def _finish(handle: JobHandle, project: Project, seen: list[dict]) -> None:
+    while handle.is_alive():
+        for message in handle.poll():
+            seen.append(message)
+            import_results(project, message)
+        time.sleep(0.05)
+    import_results(project, handle)
+
+
+def test_cancel_keeps_finished_folds_and_marks_the_run(small_cohort_project: Path) -> None:
+    with Project.open(small_cohort_project) as project:
+        handle = start_cv(project, ["2d-local"], folds=2, repeats=3, profile=None, seed=0, iterations=300)
+        seen: list[dict] = []
+        _poll_until(handle, project, "fold_done", seen)
+        handle.cancel()
+        _finish(handle, project, seen)
+        assert handle.status == "cancelled"
+        project.save()
+        run_id = handle.record_ids[0]
+    with Project.open(small_cohort_project, read_only=True) as project:
+        run = project.runs[run_id]
+        assert run.status == "cancelled"
+        assert 1 <= len(run.folds) < 6
+        assert len(run.model_files) == len(run.folds)
+        assert all((small_cohort_project / p).is_file() for p in run.model_files.values())
+        assert len(run.splits) == 6  # the plan stays auditable
+    assert any(m["type"] == "fold_cancelled" for m in seen)
+
+
+def test_killed_worker_marks_the_run_failed_and_keeps_the_project(small_cohort_project: Path) -> None:
+    with Project.open(small_cohort_project) as project:
+        before = (dict(project.studies), dict(project.lesions))
+        handle = start_cv(project, ["2d-local"], folds=2, repeats=1, profile=None, seed=0, iterations=5000)
+        seen: list[dict] = []
+        _poll_until(handle, project, "progress", seen)
+        (pid,) = handle.dispatcher.pids
+        os.kill(pid, signal.SIGKILL)
+        _finish(handle, project, seen)
+        assert handle.status == "failed"
+        assert "SIGKILL" in handle.reason
+        project.save()
+        run_id = handle.record_ids[0]
+    with Project.open(small_cohort_project) as project:
+        assert (dict(project.studies), dict(project.lesions)) == before
+        run = project.runs[run_id]
+        assert run.status == "failed" and "SIGKILL" in run.reason
+        assert run.folds == []

@@ -1,0 +1,71 @@
+"""An end-to-end smoke cross-validation in spawn workers: results, stored splits and stored metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sklearn.metrics import accuracy_score, recall_score, roc_auc_score
+
+from hccdesk.store.project import Project
+
+from .conftest import CV_FOLDS, CV_REPEATS, CV_VARIANTS
+
+
+def test_cv_json_layout_and_beats_chance(cv_result: tuple[Path, dict[str, Any]]) -> None:
+    _, data = cv_result
+    assert set(data) == {"runs", "comparisons"}
+    assert [r["variant"] for r in data["runs"]] == list(CV_VARIANTS)
+    for run in data["runs"]:
+        assert set(run) == {"id", "variant", "config", "device", "folds", "summary", "oof"}
+        assert run["device"].startswith(("CPU", "GPU"))
+        assert len(run["folds"]) == CV_FOLDS * CV_REPEATS
+        fold_keys = {"repeat", "fold", "n_train", "n_test", "accuracy", "sensitivity", "specificity", "auc"}
+        assert set(run["folds"][0]) == fold_keys | {"balanced_accuracy", "seconds"}
+        for name in ("accuracy", "sensitivity", "specificity", "auc"):
+            assert set(run["summary"][name]) == {"mean", "std_folds", "std_repeats"}
+        lo, hi = run["summary"]["auc_ci95"]
+        assert 0 <= lo <= hi <= 1
+        assert set(run["oof"][0]) == {"lesion_id", "repeat", "p_high"}
+    assert {(c["a"], c["b"], c["metric"]) for c in data["comparisons"]} == {
+        (data["runs"][0]["id"], data["runs"][1]["id"], m) for m in ("accuracy", "auc")
+    }
+    # the 3D network learns the phantom's grade signal: pooled out-of-fold AUC above chance
+    best = max(run["summary"]["auc"]["mean"] for run in data["runs"])
+    assert best > 0.6
+
+
+def test_no_patient_on_both_sides_of_any_stored_split(cv_result: tuple[Path, dict[str, Any]]) -> None:
+    folder, _ = cv_result
+    with Project.open(folder, read_only=True) as project:
+        for run in project.runs.values():
+            assert run.status == "done"
+            assert len(run.splits) == CV_FOLDS * CV_REPEATS
+            graded = {i for i, lesion in project.lesions.items() if lesion.grade is not None}
+            for split in run.splits:
+                test = set(split["test"])
+                train = graded - test
+                patients = {project.lesions[i].patient_id for i in test}
+                assert patients.isdisjoint({project.lesions[i].patient_id for i in train})
+            for repeat in range(CV_REPEATS):
+                tested = [i for s in run.splits if s["repeat"] == repeat for i in s["test"]]
+                assert sorted(tested) == sorted(graded)
+
+
+def test_stored_metrics_equal_sklearn_on_stored_oof(cv_result: tuple[Path, dict[str, Any]]) -> None:
+    folder, _ = cv_result
+    with Project.open(folder, read_only=True) as project:
+        for run in project.runs.values():
+            p_high = {(o["repeat"], o["lesion_id"]): o["p_high"] for o in run.oof}
+            for split, fold in zip(run.splits, run.folds, strict=True):
+                assert (split["repeat"], split["fold"]) == (fold["repeat"], fold["fold"])
+                y = [int(project.lesions[i].grade >= 3) for i in split["test"]]
+                p = [p_high[(split["repeat"], i)] for i in split["test"]]
+                pred = [int(v >= 0.5) for v in p]
+                assert fold["n_test"] == len(y)
+                assert fold["accuracy"] == accuracy_score(y, pred)
+                assert fold["sensitivity"] == recall_score(y, pred, pos_label=1)
+                assert fold["specificity"] == recall_score(y, pred, pos_label=0)
+                assert fold["auc"] == roc_auc_score(y, p)
+            for key, path in run.model_files.items():
+                assert (folder / path).is_file(), key
