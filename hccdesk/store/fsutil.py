@@ -43,3 +43,12 @@ def publish(tmp: Path, target: Path) -> None:
 def remove_if_exists(path: Path) -> None:
     """Delete ``path`` when it exists (leftovers of an interrupted write)."""
     path.unlink(missing_ok=True)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file and a rename, so a crash never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    remove_if_exists(tmp)
+    tmp.write_text(text, encoding="utf-8")
+    fsync_file(tmp)
+    publish(tmp, path)
