@@ -121,6 +121,8 @@ class PhaseView(pg.GraphicsView):
             super().keyPressEvent(ev)
 
     def _place_caption(self) -> None:
+        if not hasattr(self, "caption"):
+            return  # pyqtgraph's constructor resizes before the caption exists
         self.caption.move(4, max(4, self.height() - self.caption.height() - 4))
 
     def _mouse_moved(self, scene_pos: QtCore.QPointF) -> None:

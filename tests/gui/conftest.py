@@ -1,0 +1,72 @@
+"""Fixtures for the GUI tests: offscreen Qt, private settings, recorded message boxes, an open main window."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+pytestmark = pytest.mark.gui
+
+
+class DialogRecorder:
+    """Stands in for QMessageBox's static functions: records each call, answers with ``answer``."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+        self.answer = None
+
+    def kinds(self, kind: str) -> list[str]:
+        return [text for k, _title, text in self.calls if k == kind]
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never read or write the user's settings (recent projects, geometry)."""
+    monkeypatch.setenv("HCCDESK_SETTINGS", str(tmp_path / "settings.ini"))
+
+
+@pytest.fixture
+def dialogs(monkeypatch: pytest.MonkeyPatch) -> DialogRecorder:
+    """Message boxes record instead of blocking; ``question`` answers Yes unless ``answer`` says otherwise."""
+    from PySide6 import QtWidgets
+
+    recorder = DialogRecorder()
+    box = QtWidgets.QMessageBox
+
+    def make(kind: str, default: QtWidgets.QMessageBox.StandardButton):
+        def record(_parent, title, text, *_args, **_kwargs):
+            recorder.calls.append((kind, title, text))
+            return recorder.answer if recorder.answer is not None and kind == "question" else default
+
+        return staticmethod(record)
+
+    monkeypatch.setattr(box, "critical", make("critical", box.StandardButton.Ok))
+    monkeypatch.setattr(box, "warning", make("warning", box.StandardButton.Ok))
+    monkeypatch.setattr(box, "information", make("information", box.StandardButton.Ok))
+    monkeypatch.setattr(box, "question", make("question", box.StandardButton.Yes))
+    return recorder
+
+
+@pytest.fixture
+def window(qtbot, dialogs: DialogRecorder, small_cohort_project: Path) -> Iterator:
+    """The main window with the small phantom project open, closed (unsaved edits discarded) afterwards."""
+    from PySide6 import QtWidgets
+
+    from hccdesk.gui.app import create_application
+    from hccdesk.gui.main_window import MainWindow
+
+    create_application()
+    main = MainWindow(device="CPU: test")
+    qtbot.addWidget(main)
+    main.show()
+    qtbot.waitExposed(main)
+    main.files.open_path(small_cohort_project)
+    assert main.document is not None, dialogs.calls
+    yield main
+    dialogs.answer = QtWidgets.QMessageBox.StandardButton.Discard
+    main.close()
