@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,8 +93,16 @@ def scan_paths(paths: Sequence[str | Path]) -> ScanResult:
     InputError
         When a given path does not exist.
     """
-    result = ScanResult()
     files = _expand(paths)
+    with warnings.catch_warnings():
+        # pydicom warns about every non-conformant value (common in real files); what matters to the user is
+        # reported as a skip, a refusal or a volume warning instead of console noise.
+        warnings.simplefilter("ignore", UserWarning)
+        return _scan(files)
+
+
+def _scan(files: list[str]) -> ScanResult:
+    result = ScanResult()
     planes: list[Plane] = []
     instances: dict[str, str] = {}
     groups: dict[str, list[Volume]] = {}
