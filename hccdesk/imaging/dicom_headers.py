@@ -14,11 +14,9 @@ import math
 import os
 import struct
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-
-from hccdesk.imaging.dicom_tags import technical_tags
 
 NATIVE_LITTLE_ENDIAN = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
 """Implicit and Explicit VR Little Endian: pixel data that can be read straight from the file."""
@@ -92,7 +90,6 @@ class Plane:
     stack_id: str = ""
     spacing_between_slices: float | None = None
     sop_instance_uid: str = ""
-    tags: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def source_name(self) -> str:
@@ -177,15 +174,13 @@ def _planes_of(path: str, ds: Any, pixel_header: tuple[int, int, int] | None) ->
             f"a colour image ({ds.get('PhotometricInterpretation', samples)}), not a grey-level slice"
         )
     layout = _layout(ds, pixel_header)
-    tags = technical_tags(ds)
-    tags["TransferSyntaxUID"] = layout.transfer_syntax
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
-        return _enhanced_planes(path, ds, layout, tags)
+        return _enhanced_planes(path, ds, layout)
     if layout.number_of_frames > 1:
         raise NotAnImage(
             f"a {layout.number_of_frames}-frame image without functional groups: its frames have no positions"
         )
-    common = _common(path, ds, layout, tags)
+    common = _common(path, ds, layout)
     image_type = common["image_type"]
     if "MOSAIC" in image_type:
         return _mosaic_planes(ds, common)
@@ -226,7 +221,7 @@ def _layout(ds: Any, pixel_header: tuple[int, int, int]) -> PixelLayout:
     )
 
 
-def _common(path: str, ds: Any, layout: PixelLayout, tags: dict[str, Any]) -> dict[str, Any]:
+def _common(path: str, ds: Any, layout: PixelLayout) -> dict[str, Any]:
     """Plane fields shared by every plane of a classic (non-Enhanced) file."""
     slope, intercept = _rescale(ds)
     temporal = ds.get("TemporalPositionIdentifier")
@@ -247,7 +242,6 @@ def _common(path: str, ds: Any, layout: PixelLayout, tags: dict[str, Any]) -> di
         "echo": _float(_first(ds.get("EchoNumbers"))),
         "spacing_between_slices": _float(ds.get("SpacingBetweenSlices")),
         "sop_instance_uid": str(ds.get("SOPInstanceUID", "")),
-        "tags": tags,
     }
 
 
@@ -259,8 +253,8 @@ def _geometry(ds: Any) -> tuple[tuple[float, ...], tuple[float, float, float], t
         raise NotAnImage(
             "no ImagePositionPatient/ImageOrientationPatient: the image has no place in patient space"
         )
-    if spacing is None:
-        raise NotAnImage("no PixelSpacing: the image has no physical size")
+    if spacing is None or min(spacing) <= 0:
+        raise NotAnImage("no valid PixelSpacing: the image has no physical size")
     _check_orientation(orientation)
     return orientation, position, spacing  # type: ignore[return-value]
 
@@ -312,7 +306,7 @@ def _mosaic_planes(ds: Any, common: dict[str, Any]) -> list[Plane]:
         + row_cosine * spacing[1] * (layout.columns - tile_columns) / 2
     )
     normal = np.asarray(normal, dtype=np.float64) / np.linalg.norm(normal)
-    tile_layout = PixelLayout(**{**layout.__dict__, "offset": None, "mosaic_tiles": count})
+    tile_layout = replace(layout, offset=None, mosaic_tiles=count)
     fields = {**common, "layout": tile_layout}
     return [
         Plane(
@@ -333,7 +327,7 @@ def mosaic_tile_shape(layout: PixelLayout) -> tuple[int, int, int]:
     return grid, layout.rows // grid, layout.columns // grid
 
 
-def _enhanced_planes(path: str, ds: Any, layout: PixelLayout, tags: dict[str, Any]) -> list[Plane]:
+def _enhanced_planes(path: str, ds: Any, layout: PixelLayout) -> list[Plane]:
     """One plane per frame of an Enhanced multi-frame object, from shared + per-frame functional groups."""
     shared = ds.get("SharedFunctionalGroupsSequence")
     shared_item = shared[0] if shared else None
@@ -356,7 +350,7 @@ def _enhanced_planes(path: str, ds: Any, layout: PixelLayout, tags: dict[str, An
         orientation = _floats(_attr(group("PlaneOrientationSequence"), "ImageOrientationPatient"), 6)
         measures = group("PixelMeasuresSequence")
         spacing = _floats(_attr(measures, "PixelSpacing"), 2)
-        if position is None or orientation is None or spacing is None:
+        if position is None or orientation is None or spacing is None or min(spacing) <= 0:
             raise NotAnImage(
                 "an Enhanced multi-frame image without plane position, orientation or pixel spacing in its "
                 "functional groups: its frames have no place in patient space"
@@ -397,7 +391,6 @@ def _enhanced_planes(path: str, ds: Any, layout: PixelLayout, tags: dict[str, An
                 stack_id=str(_attr(content, "StackID") or ""),
                 spacing_between_slices=_float(_attr(measures, "SpacingBetweenSlices")),
                 sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
-                tags=tags,
             )
         )
     return planes

@@ -73,6 +73,22 @@ TECHNICAL_TAGS: tuple[str, ...] = (
 """DICOM keywords that may be copied; everything else is dropped."""
 
 
+def read_technical_tags(path: str) -> dict[str, Any]:
+    """The whitelisted attributes of one file, plus its TransferSyntaxUID (header only, no pixels).
+
+    The importer calls this once per volume (on its first file), not for every slice in the header pass,
+    which keeps the header pass fast.
+    """
+    import pydicom
+
+    dataset = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    tags = technical_tags(dataset)
+    meta = getattr(dataset, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        tags["TransferSyntaxUID"] = str(meta.TransferSyntaxUID)
+    return tags
+
+
 def technical_tags(dataset: Any) -> dict[str, Any]:
     """JSON-ready values of the whitelisted attributes present in ``dataset``.
 

@@ -10,6 +10,7 @@ image (same SOPInstanceUID, e.g. the same series exported twice) is skipped, not
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -23,6 +24,7 @@ from hccdesk.errors import ImportRefused, InputError
 from hccdesk.imaging.dicom_headers import NotAnImage, Plane, read_planes
 from hccdesk.imaging.dicom_pixels import read_stack
 from hccdesk.imaging.dicom_series import StackPlan, plan_stacks
+from hccdesk.imaging.dicom_tags import read_technical_tags
 from hccdesk.imaging.nifti import is_nifti_path, read_nifti
 from hccdesk.imaging.phases import identify_phases
 from hccdesk.imaging.volume import Volume, VolumeSource
@@ -129,6 +131,7 @@ def _scan(files: list[str]) -> ScanResult:
         instances[instance] = path
         planes.extend(found)
     stacks, refusals = plan_stacks(planes)
+    tags_of = functools.lru_cache(maxsize=None)(read_technical_tags)
     result.rejected.extend(_rejected(refusal) for refusal in refusals)
     for stack in stacks:
         try:
@@ -136,7 +139,7 @@ def _scan(files: list[str]) -> ScanResult:
         except ImportRefused as refusal:
             result.rejected.append(_rejected(refusal))
             continue
-        groups.setdefault(stack.study_uid, []).append(_volume(stack, array))
+        groups.setdefault(stack.study_uid, []).append(_volume(stack, array, tags_of(stack.planes[0].path)))
     seen: set[str] = set()
     for volumes in groups.values():
         for volume, phase in zip(volumes, identify_phases(volumes), strict=True):
@@ -167,9 +170,10 @@ def _rejected(refusal: ImportRefused) -> Rejected:
     return Rejected(refusal.series_uid, refusal.paths, refusal.reason, str(refusal))
 
 
-def _volume(stack: StackPlan, array: Any) -> Volume:
+def _volume(stack: StackPlan, array: Any, file_tags: dict[str, Any]) -> Volume:
+    """The volume of a decoded stack; tags from its first file, with the stack's own image type and timing."""
     first = stack.planes[0]
-    tags = dict(first.tags)
+    tags = dict(file_tags)
     tags["ImageType"] = list(first.image_type)
     earliest = min(stack.planes, key=lambda p: (p.acquisition_seconds is None, p.acquisition_seconds or 0.0))
     if earliest.acquisition_time:
@@ -182,7 +186,8 @@ def _volume(stack: StackPlan, array: Any) -> Volume:
         warnings.append(
             "MONOCHROME1: low values are displayed bright by the scanner; values are kept as stored"
         )
-    digest = hashlib.sha1(f"{stack.series_uid}|{stack.label}|{stack.paths[0]}".encode()).hexdigest()
+    identity = first.sop_instance_uid or os.path.basename(first.path)
+    digest = hashlib.sha1(f"{stack.series_uid}|{stack.label}|{identity}".encode()).hexdigest()
     series_number = tags.get("SeriesNumber")
     prefix = f"s{series_number}" if isinstance(series_number, int) else "dicom"
     return Volume(
