@@ -21,6 +21,11 @@ from typing import Any
 NATIVE_LITTLE_ENDIAN = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
 """Implicit and Explicit VR Little Endian: pixel data that can be read straight from the file."""
 
+DEFLATED = "1.2.840.10008.1.2.1.99"
+"""Deflated Explicit VR Little Endian: the whole dataset is zlib-compressed."""
+
+UNDEFINED_LENGTH = 0xFFFFFFFF
+
 _PIXEL_TAGS = {(0x7FE0, 0x0010), (0x7FE0, 0x0008), (0x7FE0, 0x0009)}
 
 _NON_IMAGE_SOP_PREFIXES: dict[str, str] = {
@@ -129,7 +134,13 @@ def read_planes(path: str | Path) -> list[Plane]:
                     raise NotAnImage("not a DICOM file") from None
                 handle.seek(0)
                 dataset = pydicom.dcmread(handle, stop_before_pixels=True, force=True)
-            pixel_header = _pixel_element_header(handle, dataset)
+            if str(_meta(dataset, "TransferSyntaxUID")) == DEFLATED:
+                # the dataset is zlib-compressed, so file offsets mean nothing: read it whole (rare, small)
+                handle.seek(0)
+                dataset = pydicom.dcmread(handle, force=True)
+                pixel_header = (0, UNDEFINED_LENGTH, 0) if "PixelData" in dataset else None
+            else:
+                pixel_header = _pixel_element_header(handle, dataset)
     except NotAnImage:
         raise
     except OSError as error:
@@ -201,7 +212,7 @@ def _layout(ds: Any, pixel_header: tuple[int, int, int]) -> PixelLayout:
         raise NotAnImage("no image matrix (Rows/Columns missing)")
     value_offset, length, file_size = pixel_header
     offset = None
-    if length != 0xFFFFFFFF:
+    if length != UNDEFINED_LENGTH:
         needed = rows * columns * frames * bits_allocated // 8
         if value_offset + min(length, needed) > file_size or length < needed:
             available = max(0, min(length, file_size - value_offset))

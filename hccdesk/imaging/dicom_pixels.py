@@ -62,7 +62,8 @@ def read_stack(plan: StackPlan) -> np.ndarray:
     problem = transfer_syntax_problem(first.transfer_syntax)
     if problem:
         raise _refused("undecodable_transfer_syntax", problem, plan)
-    stored = np.empty((len(planes), rows, columns), dtype=_stored_dtype(first))
+    dtype = np.result_type(*{_stored_dtype(plane.layout) for plane in planes})
+    stored = np.empty((len(planes), rows, columns), dtype=dtype)
     by_file: dict[str, list[tuple[int, Plane]]] = defaultdict(list)
     for index, plane in enumerate(planes):
         by_file[plane.path].append((index, plane))
@@ -127,7 +128,13 @@ def _fill(stored: np.ndarray, path: str, items: list[tuple[int, Plane]]) -> tupl
     layout = items[0][1].layout
     try:
         if layout.offset is not None and len(items) == 1:
-            _read_raw(stored[items[0][0]], path, layout)
+            index = items[0][0]
+            if _stored_dtype(layout) == stored.dtype:
+                _read_raw(stored[index], path, layout)
+            else:  # a slice stored with another pixel type than the rest of the series
+                plane = np.empty(stored.shape[1:], dtype=_stored_dtype(layout))
+                _read_raw(plane, path, layout)
+                stored[index] = plane
             return None
         frames = decode_file(path)
     except MemoryError:

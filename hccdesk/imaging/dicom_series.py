@@ -34,11 +34,11 @@ from hccdesk.imaging.dicom_headers import Plane
 MIN_SLICES = 3
 """A volume needs at least this many slices; 1 and 2 slice "volumes" are refused (too_few_slices)."""
 
-SPACING_TOLERANCE = (0.01, 0.01)
-"""Slice increments may differ from their median by ``max(0.01 mm, 1 % of the median)``.
+SPACING_TOLERANCE = (0.02, 0.02)
+"""Slice increments may differ from their median by ``max(0.02 mm, 2 % of the median)``.
 
-Real scanners write positions with float jitter of ~1e-5 mm (dcm2niix#216); a missing slice is a whole
-increment.  The dicom-corpus accepts at 2e-5 mm and refuses at 0.75 mm deviation."""
+Real scanners write positions with float jitter of ~1e-5 mm (dcm2niix#216), some rounded to 0.01 mm; a
+missing slice is a whole increment.  The dicom-corpus accepts at 2e-5 mm and refuses at 0.75 mm deviation."""
 
 TILT_TOLERANCE = 0.05
 """A slice may sit at most 5 % of a pixel (and at least 0.01 mm) sideways of the line through the first slice

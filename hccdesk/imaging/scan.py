@@ -95,12 +95,15 @@ def scan_paths(paths: Sequence[str | Path]) -> ScanResult:
     InputError
         When a given path does not exist.
     """
-    files = _expand(paths)
+    unreadable: list[Skipped] = []
+    files = _expand(paths, unreadable)
     with warnings.catch_warnings():
         # pydicom warns about every non-conformant value (common in real files); what matters to the user is
         # reported as a skip, a refusal or a volume warning instead of console noise.
         warnings.simplefilter("ignore", UserWarning)
-        return _scan(files)
+        result = _scan(files)
+    result.skipped[:0] = unreadable
+    return result
 
 
 def _scan(files: list[str]) -> ScanResult:
@@ -149,13 +152,17 @@ def _scan(files: list[str]) -> ScanResult:
     return result
 
 
-def _expand(paths: Sequence[str | Path]) -> list[str]:
-    """Every file under ``paths``, each once, folders walked in sorted order."""
+def _expand(paths: Sequence[str | Path], unreadable: list[Skipped]) -> list[str]:
+    """Every file under ``paths``, each once, folders walked in sorted order; unreadable folders reported."""
+
+    def report(error: OSError) -> None:
+        unreadable.append(Skipped(str(error.filename), f"folder cannot be read ({error.strerror})"))
+
     files: dict[str, None] = {}
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            for folder, subfolders, names in os.walk(path):
+            for folder, subfolders, names in os.walk(path, onerror=report):
                 subfolders.sort()
                 for name in sorted(names):
                     files[os.path.join(folder, name)] = None

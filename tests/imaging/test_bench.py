@@ -23,4 +23,6 @@ def test_bench_import_prints_both_timings_and_the_ratio(
     assert len(list((tmp_path / "study").glob("*.dcm"))) == 4 * 5
     written = {p: p.stat().st_mtime_ns for p in (tmp_path / "study").glob("*.dcm")}
     assert main(["bench", "import", "--cache", str(tmp_path), "--repeats", "1"]) == 0
-    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "study").glob("*.dcm")} == written  # cached, not rewritten
+    assert {
+        p: p.stat().st_mtime_ns for p in (tmp_path / "study").glob("*.dcm")
+    } == written  # cached, not rewritten

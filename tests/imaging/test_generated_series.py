@@ -100,6 +100,18 @@ def test_integer_intercept_keeps_an_integer_type(tmp_path: Path) -> None:
     np.testing.assert_array_equal(volume.array, _slices(3).astype(np.int32) - 1024)
 
 
+def test_slices_with_different_pixel_types_share_a_wide_type(tmp_path: Path) -> None:
+    from pydicom.uid import generate_uid
+
+    uids, positions = {"study_uid": generate_uid(), "series_uid": generate_uid()}, axial_positions(3, 2.0)
+    write_series(tmp_path, _slices(2), positions[:2], prefix="A", **uids)
+    write_series(tmp_path, np.full((1, 8, 8), 40000, np.uint16), positions[2:], prefix="B", **uids)
+    (volume,) = scan_paths([tmp_path]).volumes
+    assert volume.array.dtype == np.int32
+    np.testing.assert_array_equal(volume.array[:2], _slices(2))
+    assert np.all(volume.array[2] == 40000)
+
+
 def _dynamic_series(folder: Path, temporal: bool) -> None:
     """A GE-LAVA-style single series holding 4 phases x 4 slices, files written in shuffled order."""
     positions = axial_positions(4, 3.0)

@@ -104,6 +104,12 @@ def test_dicomdir_and_pixel_less_instances_are_skipped_with_reasons() -> None:
     assert [v.shape for v in result.volumes] == [(5, 16, 16)]
 
 
+def test_deflated_file_is_read_whole() -> None:
+    """Deflated datasets have no usable file offsets; pixels are still found (the SC image lacks geometry)."""
+    result = scan_paths([_file("image_dfl.dcm")])
+    assert result.skipped[0].reason.startswith("no ImagePositionPatient")
+
+
 def test_seg_is_skipped() -> None:
     result = scan_paths([_file("liver_1frame.dcm")])
     assert result.volumes == [] and result.rejected == []
