@@ -51,6 +51,7 @@ TECHNICAL_TAGS: tuple[str, ...] = (
     "ContentTime",
     "TriggerTime",
     "TemporalPositionIdentifier",
+    "TemporalPositionIndex",
     "NumberOfTemporalPositions",
     "TemporalResolution",
     "SeriesNumber",
@@ -69,6 +70,7 @@ TECHNICAL_TAGS: tuple[str, ...] = (
     "PhotometricInterpretation",
     "RescaleSlope",
     "RescaleIntercept",
+    "TransferSyntaxUID",
 )
 """DICOM keywords that may be copied; everything else is dropped."""
 

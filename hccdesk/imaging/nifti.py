@@ -65,7 +65,7 @@ def read_nifti(path: str | Path) -> list[Volume]:
             paths=(str(path),),
             series_uid="",
             series_description=description,
-            tags={} if len(frames) == 1 else {"TimePointIndex": index},
+            tags={} if len(frames) == 1 else {"TemporalPositionIndex": index + 1},
         )
         volumes.append(
             Volume(

@@ -10,7 +10,8 @@ can always override a guess):
    ``delay(ed)``, ``equil(ibrium)``, ``late`` (not followed by ``art``), ``transitional`` -> delayed.
    Subtraction images (``sub``) and hepatobiliary-phase images (``hbp``, ``hepatobiliary``) are never a
    phase; a description that names two phases (or "pre" and "post") is ambiguous.
-2. **Temporal position** inside one dynamic series (TemporalPositionIdentifier / TemporalPositionIndex): the
+2. **Temporal position** inside one dynamic series or 4D NIfTI file (TemporalPositionIdentifier /
+   TemporalPositionIndex): the
    series' still unnamed volumes, in temporal order, take the still unclaimed phases in PHASES order, but
    only when their numbers match exactly (e.g. a pre series named "pre" plus a 3-volume dynamic series ->
    arterial, portal, delayed).
@@ -32,7 +33,7 @@ from hccdesk.imaging.volume import PHASES, Volume
 _EXCLUDE = {"sub", "subtraction", "subtracted", "hbp", "hepatobiliary", "hb"}
 _WORDS: dict[str, tuple[str, ...]] = {
     "pre": ("pre", "precontrast", "native", "nativ", "plain", "mask", "unenhanced", "noncontrast", "nc"),
-    "arterial": ("art", "arterial", "arteriell", "arterielle", "arteriale", "hap", "eap", "lap", "arterial1"),
+    "arterial": ("art", "arterial", "arteriell", "arterielle", "arteriale", "hap", "eap", "lap"),
     "portal": ("pv", "pvp", "portal", "venous", "portovenous", "portalvenous", "ven", "venos", "venoes"),
     "delayed": ("delay", "delayed", "del", "equil", "equilibrium", "eq", "transitional", "late", "spaet"),
 }
@@ -86,7 +87,8 @@ def identify_phases(volumes: Sequence[Volume]) -> list[str | None]:
     dynamic: dict[str, list[int]] = {}
     for index, volume in enumerate(volumes):
         if phases[index] is None and _orderable(volume) and _temporal_position(volume) is not None:
-            dynamic.setdefault(volume.source.series_uid, []).append(index)
+            series = volume.source.series_uid or (volume.source.paths[0] if volume.source.paths else "")
+            dynamic.setdefault(series, []).append(index)
     for members in dynamic.values():
         if len(members) > 1:
             _assign_in_order(phases, sorted(members, key=lambda i: _temporal_position(volumes[i])))  # type: ignore[arg-type, return-value]

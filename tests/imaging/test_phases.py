@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,17 @@ def test_echo_planar_time_series_are_not_phases() -> None:
         _volume("bold", "f", ScanningSequence="EP", TemporalPositionIdentifier=t) for t in (1, 2, 3, 4)
     ]
     assert identify_phases(volumes) == [None, None, None, None]
+
+
+def test_four_phase_4d_nifti_is_named_in_time_order(tmp_path: Path) -> None:
+    import nibabel as nib
+
+    from hccdesk.imaging.dicom_tags import TECHNICAL_TAGS
+    from hccdesk.imaging.scan import scan_paths
+
+    data = np.arange(4 * 3 * 2 * 4, dtype=np.int16).reshape(4, 3, 2, 4)
+    nib.save(nib.Nifti1Image(data, np.diag([0.8, 0.8, 3.0, 1.0])), tmp_path / "liver_dce.nii.gz")
+    volumes = scan_paths([tmp_path]).volumes
+    assert [v.phase for v in volumes] == ["pre", "arterial", "portal", "delayed"]
+    assert [v.id for v in volumes] == [f"liver_dce-t{t}" for t in range(4)]
+    assert all(set(v.source.tags) <= set(TECHNICAL_TAGS) for v in volumes)
