@@ -141,13 +141,14 @@ def read_planes(path: str | Path) -> list[Plane]:
                 pixel_header = (0, UNDEFINED_LENGTH, 0) if "PixelData" in dataset else None
             else:
                 pixel_header = _pixel_element_header(handle, dataset)
+        # pydicom converts values lazily, so a damaged element only fails here
+        return _planes_of(path, dataset, pixel_header)
     except NotAnImage:
         raise
     except OSError as error:
         raise NotAnImage(f"cannot be read ({error.strerror or error})") from error
     except Exception as error:  # pydicom raises many types for damaged headers; each means "corrupt".
         raise NotAnImage(f"not a readable DICOM file ({type(error).__name__}: {error})") from error
-    return _planes_of(path, dataset, pixel_header)
 
 
 def _pixel_element_header(handle: Any, dataset: Any) -> tuple[int, int, int] | None:

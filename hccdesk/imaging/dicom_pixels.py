@@ -137,9 +137,9 @@ def _fill(stored: np.ndarray, path: str, items: list[tuple[int, Plane]]) -> tupl
                 stored[index] = plane
             return None
         frames = decode_file(path)
-    except MemoryError:
+    except (MemoryError, KeyboardInterrupt, SystemExit):
         raise
-    except Exception as error:  # pydicom and its plugins raise many types; each means "cannot decode".
+    except BaseException as error:  # codecs raise anything, even Rust panics (a BaseException)
         native = (
             layout.transfer_syntax in NATIVE_LITTLE_ENDIAN or layout.transfer_syntax == "1.2.840.10008.1.2.2"
         )

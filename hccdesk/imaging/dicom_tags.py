@@ -83,7 +83,10 @@ def read_technical_tags(path: str) -> dict[str, Any]:
     """
     import pydicom
 
-    dataset = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    try:
+        dataset = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except Exception:  # the file was readable in the header pass; provenance is not worth failing the import
+        return {}
     tags = technical_tags(dataset)
     meta = getattr(dataset, "file_meta", None)
     if meta is not None and "TransferSyntaxUID" in meta:
@@ -98,7 +101,10 @@ def technical_tags(dataset: Any) -> dict[str, Any]:
     (e.g. RepetitionTime in MRTimingAndRelatedParametersSequence) are included too; top-level values win.
     """
     found: dict[str, Any] = {}
-    shared = dataset.get("SharedFunctionalGroupsSequence")
+    try:
+        shared = dataset.get("SharedFunctionalGroupsSequence")
+    except Exception:  # a damaged sequence: fall back to the top-level attributes
+        shared = None
     if shared:
         for group in shared[0]:
             if group.VR == "SQ" and group.value:
@@ -110,7 +116,10 @@ def technical_tags(dataset: Any) -> dict[str, Any]:
 def _pick(dataset: Any) -> dict[str, Any]:
     picked = {}
     for keyword in TECHNICAL_TAGS:
-        element = dataset.get(keyword)
+        try:
+            element = dataset.get(keyword)
+        except Exception:  # a damaged value (pydicom converts lazily) is left out, like an absent one
+            continue
         if element is None or element == "":
             continue
         value = _plain(element)

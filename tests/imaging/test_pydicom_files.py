@@ -193,3 +193,15 @@ def test_per_file_rescale_of_philips_mr(tmp_path: Path) -> None:
     np.testing.assert_allclose(
         volume.array[0], ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept), rtol=1e-6
     )
+
+
+@pytest.mark.parametrize("name", ["MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "MR_small.dcm"])
+def test_a_damaged_slice_refuses_its_series_with_a_reason(name: str, tmp_path: Path) -> None:
+    paths = _stack_copies(_file(name), tmp_path)
+    data = paths[1].read_bytes()
+    paths[1].write_bytes(data[: len(data) - 700])
+    result = scan_paths([tmp_path])
+    assert result.volumes == []
+    assert result.rejected or result.skipped
+    reasons = {r.reason for r in result.rejected} | {s.reason.split(":")[0] for s in result.skipped}
+    assert reasons <= {"undecodable_transfer_syntax", "unsupported", "too_few_slices", "truncated"}
