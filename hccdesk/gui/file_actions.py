@@ -69,10 +69,8 @@ class FileActions(QtCore.QObject):
 
         if self._window.document is not None and Path(self._window.document.folder) == folder:
             return
-        if not self._window.close_project():
-            return
         try:
-            project = Project.open(folder)
+            project = Project.open(folder)  # first, so a project that cannot open leaves the current one open
         except ProjectLocked as error:
             answer = QtWidgets.QMessageBox.question(
                 self._window, "Project in use", f"{error}\n\nOpen it read-only instead?"
@@ -90,6 +88,9 @@ class FileActions(QtCore.QObject):
                 project.recover()
             else:
                 project.discard_recovery()
+        if not self._window.close_project():
+            project.close()
+            return
         self._window.open_project(project)
 
     def open_demo(self) -> None:
@@ -137,13 +138,15 @@ class FileActions(QtCore.QObject):
         """Import one study's phases from ``paths`` (DICOM folders or NIfTI files) in the background."""
         project = self._project()
 
+        notes: list[str] = []
+
         def work(task: BackgroundTask) -> Any:
             from hccdesk.store.interop import import_study
 
             task.report(0, 0, f"Importing {len(paths)} path(s) as study {study_id}…")
-            return import_study(project, patient_id, study_id, [str(p) for p in paths], {})
+            return import_study(project, patient_id, study_id, [str(p) for p in paths], {}, notes)
 
-        return self.run("Importing study", work, lambda study: self._imported([study]))
+        return self.run("Importing study", work, lambda study: self._imported([study], notes))
 
     def import_manifest(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
@@ -204,12 +207,23 @@ class FileActions(QtCore.QObject):
         self, title: str, work: Callable[[BackgroundTask], Any], done: Callable[[Any], None]
     ) -> BackgroundTask:
         """Run ``work`` behind a progress dialog; errors become a dialog titled after ``title``."""
+        holder: list[BackgroundTask] = []
         task = run_with_progress(
-            self._window, title, work, done, lambda error: show_error(self._window, f"{title} failed", error)
+            self._window,
+            title,
+            work,
+            done,
+            lambda error: show_error(self._window, f"{title} failed", error),
+            lambda: self._tasks.remove(holder[0]),
         )
+        holder.append(task)
         self._tasks.append(task)
-        task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
         return task
+
+    @property
+    def busy(self) -> bool:
+        """True while an import, export or demo build runs."""
+        return bool(self._tasks)
 
     def wait(self) -> None:
         """Let running tasks finish (called before the window closes; a write is never cut short)."""
@@ -223,9 +237,11 @@ class FileActions(QtCore.QObject):
             raise RuntimeError("no project is open")
         return document.project
 
-    def _imported(self, studies: Sequence[Any]) -> None:
+    def _imported(self, studies: Sequence[Any], notes: Sequence[str] = ()) -> None:
         document = self._window.document
         if document is None or not studies:
             return
         self._window.statusBar().showMessage(f"Imported {len(studies)} study(ies)", 6000)
         document.show_study(studies[-1].id)
+        if notes:
+            QtWidgets.QMessageBox.information(self._window, "Imported, with notes", "\n".join(notes))

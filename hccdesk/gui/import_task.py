@@ -70,8 +70,14 @@ def run_with_progress(
     function: Callable[[BackgroundTask], Any],
     on_success: Callable[[Any], None],
     on_failure: Callable[[BaseException], None],
+    on_finished: Callable[[], None] | None = None,
 ) -> BackgroundTask:
-    """Start ``function`` in a :class:`BackgroundTask` behind a window-modal progress dialog with Cancel."""
+    """Start ``function`` in a :class:`BackgroundTask` behind a window-modal progress dialog with Cancel.
+
+    The callbacks run in the GUI thread (queued connections: a plain function connected to a signal emitted
+    by the worker thread would otherwise run in that thread).  ``on_finished`` runs last, after success,
+    failure or cancel; the task object is deleted after it.
+    """
     dialog = QtWidgets.QProgressDialog(title, "Cancel", 0, 0, parent)
     dialog.setWindowTitle(title)
     dialog.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
@@ -79,6 +85,7 @@ def run_with_progress(
     dialog.setAutoClose(False)
     dialog.setAutoReset(False)
     task = BackgroundTask(function, parent)
+    queued = QtCore.Qt.ConnectionType.QueuedConnection
 
     def progressed(done: int, total: int, text: str) -> None:
         dialog.setMaximum(total)
@@ -86,14 +93,17 @@ def run_with_progress(
         dialog.setLabelText(text)
 
     def finished() -> None:
+        dialog.canceled.disconnect(task.cancel)
         dialog.close()
         dialog.deleteLater()
+        if on_finished is not None:
+            on_finished()
         task.deleteLater()
 
-    task.progressed.connect(progressed)
-    task.succeeded.connect(on_success)
-    task.failed.connect(on_failure)
-    task.finished.connect(finished)
+    task.progressed.connect(progressed, queued)
+    task.succeeded.connect(on_success, queued)
+    task.failed.connect(on_failure, queued)
+    task.finished.connect(finished, queued)
     dialog.canceled.connect(task.cancel)
     dialog.show()
     task.start()
