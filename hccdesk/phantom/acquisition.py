@@ -62,7 +62,11 @@ def _rigid(rng: np.random.Generator) -> np.ndarray:
 
 
 def sample_acquisition(rng: np.random.Generator) -> Acquisition:
-    """Field strength 1.5 or 3 T (3 T: more signal and a stronger bias), gain ×U(0.5, 2), pre-contrast liver SNR U(12, 30) at 1.5 T."""
+    """Field strength 1.5 or 3 T (3 T: more signal, stronger bias), gain ×U(0.5, 2), SNR U(12, 30) at 1.5 T.
+
+    SNR is pre-contrast liver signal over noise sigma; phantom.md suggests U(15, 40), lowered to match the
+    noise texture of the real pydicom liver slice (liver SNR about 28 in a post-contrast phase).
+    """
     field = float(rng.choice([1.5, 3.0]))
     snr = rng.uniform(12.0, 30.0) * (1.35 if field == 3.0 else 1.0)
     bias = rng.uniform(0.15, 0.3) if field == 3.0 else rng.uniform(0.1, 0.2)

@@ -41,7 +41,7 @@ def vessel_tree(
     radius: float,
     levels: int,
 ) -> list[Tube]:
-    """A branching vessel: a segment from ``root`` that splits in two, ``levels`` times, narrowing each time."""
+    """A branching vessel: a segment from ``root`` splitting in two ``levels`` times, narrowing each time."""
     heading = np.asarray(direction, dtype=np.float64)
     heading = heading / np.linalg.norm(heading) + rng.normal(0.0, 0.25, 3)
     heading /= np.linalg.norm(heading)

@@ -46,11 +46,11 @@ def allocate_grades(n: int) -> list[int]:
     The low/high split is rounded from 21/46 so 46 gives exactly 21 low and 25 high; within each class the
     grades keep the paper's ratio (I:II = 1:20, III:IV = 24:1).
     """
-    n_low = int(round(n * 21 / 46))
+    n_low = round(n * 21 / 46)
     grades: list[int] = []
     for count, (a, b) in ((n_low, (1, 2)), (n - n_low, (3, 4))):
         total = PAPER_GRADES[a] + PAPER_GRADES[b]
-        n_a = int(round(count * PAPER_GRADES[a] / total))
+        n_a = round(count * PAPER_GRADES[a] / total)
         grades += [a] * n_a + [b] * (count - n_a)
     return grades
 

@@ -60,7 +60,7 @@ class Enhancement:
 def sample_enhancement(rng: np.random.Generator) -> Enhancement:
     """The table with per-study variation: liver ×U(0.9, 1.1) per phase, other enhancement ×U(0.9, 1.1).
 
-    Arterial timing ~ U(-5, 5) s moves every tissue's arterial value towards or away from its pre-contrast one.
+    Arterial timing ~ U(-5, 5) s moves each tissue's arterial value towards or away from its pre-contrast one.
     """
     offset = float(rng.uniform(-5.0, 5.0))
     dose = float(rng.uniform(0.9, 1.1))

@@ -50,7 +50,7 @@ class Grid:
         return tuple(slice(0, n) for n in self.shape)  # type: ignore[return-value]
 
     def affine_lps(self, world_centre: np.ndarray) -> np.ndarray:
-        """The 4x4 ``(i, j, k, 1) -> LPS`` affine when the grid's centre sits at ``world_centre`` (x, y, z)."""
+        """The 4x4 ``(i, j, k, 1) -> LPS`` affine placing the grid's centre at ``world_centre`` (x, y, z)."""
         affine = np.eye(4)
         affine[0, 0], affine[1, 1], affine[2, 2] = self.spacing[2], self.spacing[1], self.spacing[0]
         affine[:3, 3] = np.asarray(world_centre, dtype=np.float64) + self.first_centre[::-1]

@@ -64,14 +64,21 @@ def _rotation(rng: np.random.Generator) -> np.ndarray:
 
 
 def _ripple(rng: np.random.Generator, amplitude: float, direction: list[np.ndarray]) -> np.ndarray:
-    """A smooth function on the sphere (angular frequencies 2-6, like spherical harmonics of degree <= 6)."""
+    """A smooth random function on the sphere: zonal waves ``T_l(a . u)`` of degree 2-6 about random axes.
+
+    Chebyshev polynomials ``T_l(cos t) = cos(l t)`` give the angular frequencies of spherical harmonics of
+    degree <= 6 without evaluating trigonometric functions over the whole lesion region.
+    """
     total = np.zeros_like(direction[0])
     waves = 8
     for _ in range(waves):
         axis = rng.normal(size=3)
         axis /= np.linalg.norm(axis)
         cosine = axis[0] * direction[0] + axis[1] * direction[1] + axis[2] * direction[2]
-        total += np.cos(rng.integers(2, 7) * np.arccos(np.clip(cosine, -1, 1)) + rng.uniform(0, 2 * np.pi))
+        previous, current = np.ones_like(cosine), cosine
+        for _ in range(int(rng.integers(2, 7)) - 1):
+            previous, current = current, 2.0 * cosine * current - previous
+        total += rng.choice([-1.0, 1.0]) * current
     return 1.0 + amplitude * total / np.sqrt(waves)
 
 

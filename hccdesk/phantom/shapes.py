@@ -115,8 +115,8 @@ def occupancy(distance: np.ndarray, spacing: tuple[float, float, float]) -> np.n
     """Fraction of each voxel inside the surface ``distance == 0`` (float32, 0..1).
 
     A plane crossing a box voxel of size (sz, sy, sx) with unit normal n fills it linearly over a width
-    ``|nz| sz + |ny| sy + |nx| sx``; that width is the sum of the distance's changes from one voxel to the next
-    along each axis, which ``np.gradient`` gives directly.
+    ``|nz| sz + |ny| sy + |nx| sx``; that width is the sum of the distance's changes from one voxel to the
+    next along each axis, which ``np.gradient`` gives directly.
     """
     distance = np.asarray(distance, dtype=np.float32)
     width = np.zeros_like(distance)

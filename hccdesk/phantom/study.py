@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -20,12 +21,15 @@ from hccdesk.store.records import Box
 
 @dataclass(frozen=True)
 class Timing:
-    """Seconds from the start of the examination to each phase, and the contrast injection time.
+    """When the examination happened: its date (DICOM DA), start (seconds after midnight), the contrast
+    injection and each phase (seconds from the start).
 
     Late arterial about 35 s after injection (±5 s jitter, which also scales arterial enhancement), portal
     venous 35-55 s after the arterial start, delayed about 3 minutes after injection (LI-RADS technique).
     """
 
+    date: str
+    start_s: float
     injection: float
     phases: tuple[float, float, float, float]
 
@@ -63,7 +67,10 @@ def generate_study(plan: StudyPlan, preset: Preset) -> SyntheticStudy:
     acquired = acquire(rng, clean, grid, acquisition)
     injection = float(rng.uniform(60.0, 90.0))
     arterial = injection + 35.0 + enhancement.arterial_offset_s
+    day = date(2011, 10, 1) + timedelta(days=int(rng.integers(0, 1460)))
     timing = Timing(
+        day.strftime("%Y%m%d"),
+        float(rng.uniform(8 * 3600, 17 * 3600)),
         injection,
         (
             float(rng.uniform(5.0, 30.0)),

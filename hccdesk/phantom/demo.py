@@ -1,0 +1,60 @@
+"""The demo project: a phantom cohort imported the way a user imports a cohort, built once and reused.
+
+The demo must exercise what a user does (DICOM on disk -> ``import_manifest`` -> ``import_lesions_csv`` ->
+save), so it goes through :mod:`hccdesk.store.interop` rather than writing a project directly.  The build
+happens in a hidden temporary folder beside the target and is renamed into place only when complete, so an
+interrupted build (Ctrl+C, a crash, a full disk) leaves no folder that could be mistaken for a finished demo;
+the next call starts again.  The phantom's own files (DICOM, CSVs) are temporary, except ``truth.json`` and
+``lesions.csv``, which are kept next to the project as ``<name>.truth.json`` and ``<name>.lesions.csv``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+DEMO_NAME = "hccdesk-demo.hccdesk"
+
+
+def default_demo_dir() -> Path:
+    """``$HCCDESK_HOME/demo`` when HCCDESK_HOME is set, else ``~/.local/share/hccdesk/demo``."""
+    home = os.environ.get("HCCDESK_HOME")
+    base = Path(home) if home else Path.home() / ".local" / "share" / "hccdesk"
+    return base / "demo"
+
+
+def is_complete(folder: Path) -> bool:
+    """True when ``folder`` is a finished demo project (it only ever appears complete, by rename)."""
+    return (folder / "project.h5").is_file()
+
+
+def build_demo(folder: str | Path, *, lesions: int = 46, preset: str = "clinical", seed: int = 0) -> Path:
+    """Build the demo project at ``folder`` (a ``*.hccdesk`` path) unless it is already there; return it.
+
+    46 lesions give the paper's cohort: 21 low grade (Edmondson I-II) and 25 high grade (III-IV).
+    """
+    from hccdesk.phantom.build import write_cohort
+    from hccdesk.store.interop import import_lesions_csv, import_manifest
+    from hccdesk.store.project import Project
+
+    folder = Path(folder).expanduser().absolute()
+    if is_complete(folder):
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{folder.name}.building-", dir=folder.parent) as scratch:
+        work = Path(scratch)
+        cohort = write_cohort(work / "phantom", lesions=lesions, seed=seed, preset=preset)
+        staged = work / folder.name
+        with Project.create(staged) as project:
+            import_manifest(project, cohort.manifest)
+            import_lesions_csv(project, cohort.lesions)
+            project.save()
+        for name in ("truth.json", "lesions.csv"):
+            shutil.copyfile(cohort.folder / name, work / f"{folder.stem}.{name}")
+            os.replace(work / f"{folder.stem}.{name}", folder.parent / f"{folder.stem}.{name}")
+        if folder.exists():
+            shutil.rmtree(folder)  # an incomplete leftover from before atomic builds, never a finished demo
+        os.replace(staged, folder)
+    return folder
