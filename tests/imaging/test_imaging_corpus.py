@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hccdesk.imaging.dicom_headers import read_planes
+from hccdesk.imaging.dicom_series import plan_stacks
 from hccdesk.imaging.scan import scan_paths
 from tests.conftest import DICOM_CORPUS
 
@@ -60,6 +62,21 @@ def test_corpus_case(dicom_corpus: Path, case: dict) -> None:
             assert [os.path.basename(p) for p in volume.source.paths] == sources
         else:
             assert len(volume.source.paths) == expected["n_files"]
+
+
+ACCEPTED = [c for c in CASES if c["outcome"] == "volumes"]
+
+
+@pytest.mark.parametrize("case", ACCEPTED, ids=[c["case"] for c in ACCEPTED])
+def test_corpus_slice_order_including_frames_and_mosaic_tiles(dicom_corpus: Path, case: dict) -> None:
+    """The planner's slice order, plane by plane (``name#frameN``, ``name#tileN``), is expected.json's."""
+    folder = dicom_corpus / case["case"]
+    planes = [plane for path in sorted(folder.iterdir()) for plane in read_planes(path)]
+    stacks, refusals = plan_stacks(planes)
+    assert refusals == []
+    assert [[p.source_name for p in stack.planes] for stack in stacks] == [
+        v["sorted_sources"] for v in case["volumes"]
+    ]
 
 
 @pytest.mark.parametrize("case", COMPRESSED, ids=[c["case"] for c in COMPRESSED])
