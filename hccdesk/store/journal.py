@@ -90,14 +90,16 @@ class Journal:
     def path(self) -> Path:
         return _journal_path(self.folder)
 
-    def append(self, entry: dict[str, Any]) -> None:
-        """Write ``entry`` durably (the first edit after a save also writes the header)."""
+    def append(self, entry: dict[str, Any]) -> str:
+        """Write ``entry`` durably (the first edit after a save also writes the header); returns its JSON."""
         if self._file is None:
             self._open()
         assert self._file is not None
-        self._file.write(dumps({**entry, "time": now_iso()}).encode("utf-8") + b"\n")
+        text = dumps({**entry, "time": now_iso()})
+        self._file.write(text.encode("utf-8") + b"\n")
         self._file.flush()
         os.fsync(self._file.fileno())
+        return text
 
     def _open(self) -> None:
         self.path.parent.mkdir(exist_ok=True)

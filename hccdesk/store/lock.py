@@ -2,7 +2,7 @@
 
 HDF5's file locks are advisory, missing on some network filesystems ("No locks available") and only held
 while a file is open, and ``project.h5`` is open only for moments.  So the app decides who may write with
-its own lock file, created with ``O_EXCL`` and holding the holder's pid, host, user, start time and a random
+its own lock file, created atomically and holding the holder's pid, host, user, start time and a random
 token.  A second instance gets :class:`~hccdesk.errors.ProjectLocked` naming the holder (and may open
 read-only instead).  A lock whose process is gone (same host, pid not running, or running but started later
 than the lock's process) is stale: it is taken over, and the caller gets a note to show the user.  A lock
@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hccdesk.errors import ProjectLocked
-from hccdesk.store.fsutil import fsync_dir, remove_if_exists
+from hccdesk.store.fsutil import fsync_dir, fsync_file, remove_if_exists
 from hccdesk.store.records import now_iso
 
 LOCK_FILE = "lock"
@@ -127,15 +127,31 @@ class ProjectLock:
 
     @staticmethod
     def _create(folder: Path, info: LockInfo) -> bool:
+        """Create the lock file with its full content in one step; False when it exists already.
+
+        The content is written to a private temp file first and hard-linked to ``lock`` (which fails when
+        ``lock`` exists), so nobody ever sees an empty or half-written lock, even if this process dies midway.
+        Where hard links are not supported, ``O_EXCL`` creation is the fallback.
+        """
         path = folder / LOCK_FILE
+        staging = folder / f"{LOCK_FILE}.{info.pid}-{info.token}.tmp"
+        staging.write_text(json.dumps(asdict(info)), encoding="utf-8")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fsync_file(staging)
+            os.link(staging, path)
         except FileExistsError:
             return False
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(asdict(info), f)
-            f.flush()
-            os.fsync(f.fileno())
+        except OSError:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(asdict(info), f)
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            remove_if_exists(staging)
         fsync_dir(folder)
         return True
 

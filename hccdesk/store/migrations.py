@@ -26,6 +26,12 @@ FORMAT = "hccdesk-project"
 SCHEMA_VERSION = 1
 
 Document = dict[str, Any]
+
+
+class UnknownSchemaError(ProjectError):
+    """An older schema that no migration starts from (not damage: the backup would not be any better)."""
+
+
 Migration = Callable[[Document], Document]
 
 MIGRATIONS: dict[int, Migration] = {}
@@ -55,14 +61,16 @@ def migrate(doc: Document, source: str) -> Document:
     ------
     SchemaTooNew
         The document was written by a newer HCC Desk.
-    ProjectError
+    UnknownSchemaError
         The document is from a version no migration path starts from.
     """
     version = refuse_newer(doc["attrs"], source)
     while version < SCHEMA_VERSION:
         step = MIGRATIONS.get(version)
         if step is None:
-            raise ProjectError(f"{source} uses project schema {version}, which this HCC Desk cannot migrate")
+            raise UnknownSchemaError(
+                f"{source} uses project schema {version}, which this HCC Desk cannot migrate"
+            )
         doc = step(doc)
         version += 1
         doc["attrs"]["schema_version"] = version

@@ -23,13 +23,12 @@ from typing import Any
 from hccdesk import __version__
 from hccdesk.errors import InputError, ProjectError
 from hccdesk.imaging.volume import Volume
-from hccdesk.store import projectfile
+from hccdesk.store import migrations, projectfile
 from hccdesk.store.codec import dumps, from_dict, to_dict
 from hccdesk.store.fsutil import remove_if_exists
 from hccdesk.store.images import StudyImages
 from hccdesk.store.journal import AUTOSAVE_DIR, Journal, PendingRecovery, read_pending
 from hccdesk.store.lock import ProjectLock
-from hccdesk.store.migrations import FORMAT, SCHEMA_VERSION
 from hccdesk.store.records import Box, Lesion, ModelRecord, Prediction, RunRecord, Study, now_iso
 from hccdesk.store.studies import build_study, check_id
 
@@ -216,8 +215,8 @@ class Project:
             for kind, group in projectfile.COLLECTIONS.items()
         }
         attrs = {
-            "format": FORMAT,
-            "schema_version": SCHEMA_VERSION,
+            "format": migrations.FORMAT,
+            "schema_version": migrations.SCHEMA_VERSION,
             "app_version": __version__,
             "generation": generation,
             "saved": now_iso(),
@@ -426,8 +425,9 @@ class Project:
     def _commit(self, entry: dict[str, Any]) -> None:
         """Journal ``entry`` durably, then apply it and tell the observers."""
         assert self._journal is not None
-        self._journal.append(entry)
-        self._apply(entry)
+        # Applying the journaled text (not ``entry``) gives the project its own copy of every record, so a
+        # caller that mutates its RunRecord afterwards cannot change the project behind the journal's back.
+        self._apply(json.loads(self._journal.append(entry)))
         self.dirty = True
 
     def _apply(self, entry: dict[str, Any]) -> None:

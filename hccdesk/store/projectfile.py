@@ -25,7 +25,7 @@ import numpy as np
 from hccdesk.errors import ProjectError, SchemaTooNew
 from hccdesk.store.codec import dumps
 from hccdesk.store.fsutil import fsync_dir, fsync_file, publish, remove_if_exists
-from hccdesk.store.migrations import FORMAT, Document, migrate, refuse_newer
+from hccdesk.store.migrations import FORMAT, Document, UnknownSchemaError, migrate, refuse_newer
 
 PROJECT_FILE = "project.h5"
 TEMP_FILE = "project.h5.tmp"
@@ -85,7 +85,7 @@ def read_document(path: Path) -> Document:
                 if _attr(group.attrs.get("encoding-type")) != "json-records":
                     raise ProjectError(f"{path}: group {name!r} has an unknown encoding")
                 collections[name] = [json.loads(text) for text in group["records"].asstr()[()]]
-    except (SchemaTooNew, ProjectError):
+    except ProjectError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as error:
         raise ProjectError(f"{path} cannot be read: {error}") from error
@@ -163,7 +163,7 @@ def load(folder: Path, *, writable: bool) -> Loaded:
     if main.exists():
         try:
             return Loaded(read_document(main), main)
-        except SchemaTooNew:
+        except (SchemaTooNew, UnknownSchemaError):
             raise
         except ProjectError as error:
             if not backup.exists():
@@ -171,7 +171,7 @@ def load(folder: Path, *, writable: bool) -> Loaded:
             problem = f"{PROJECT_FILE} is damaged ({error})"
     try:
         doc = read_document(backup)
-    except SchemaTooNew:
+    except (SchemaTooNew, UnknownSchemaError):
         raise
     except ProjectError as error:
         raise ProjectError(f"{problem}, and the backup cannot be read either ({error})") from error

@@ -1,0 +1,18 @@
+"""kill -9 in the middle of saves never leaves an unreadable project and never loses a saved edit.
+
+The loop itself lives in :mod:`hccdesk.store.crashbench` (also ``hccdesk bench crash-save``, 100 tries for the
+DESIGN budget); here it runs 24 times per suite run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hccdesk.store.crashbench import crash_trials
+
+
+def test_kill_9_during_saves_24_times(tmp_path: Path) -> None:
+    trials = crash_trials(tmp_path / "crash.hccdesk", tries=24, seed=3, max_delay_s=1.0)
+    assert [t.problems for t in trials if t.problems] == []
+    assert sum(t.saves for t in trials) > 24  # the kills did interrupt a project that was saving
+    assert any(t.killed_in_save for t in trials)
