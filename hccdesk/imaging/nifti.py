@@ -27,8 +27,9 @@ def read_nifti(path: str | Path) -> list[Volume]:
     """Read a 3D or 4D NIfTI file (gzipped or not) as one volume per time point.
 
     Intensity scaling (``scl_slope``/``scl_inter``) is applied by nibabel, so the arrays hold real values like
-    a DICOM volume after its modality LUT.  Trailing singleton dimensions are dropped; a 2D file or one with
-    more than one non-singleton dimension beyond the fourth is refused, because neither is a volume.
+    a DICOM volume after its modality LUT; big-endian data are converted to the machine's byte order.
+    Trailing singleton dimensions are dropped; a 2D file or one with more than one non-singleton dimension
+    beyond the fourth is refused, because neither is a volume.
 
     Raises
     ------
@@ -52,6 +53,8 @@ def read_nifti(path: str | Path) -> list[Volume]:
             f"{path}: NIfTI data of shape {data.shape} is not a 3D volume or a 4D series of volumes",
             paths=(str(path),),
         )
+    if not data.dtype.isnative:
+        data = data.astype(data.dtype.newbyteorder("="))
     affine_lps = LPS_TO_RAS @ np.asarray(image.affine, dtype=np.float64)
     warnings = []
     header = image.header
@@ -107,4 +110,4 @@ def _description(header: object) -> str:
     value = raw.item() if hasattr(raw, "item") else raw
     if isinstance(value, bytes):
         value = value.decode("latin-1")
-    return str(value).strip("\x00 ").strip()
+    return str(value).split("\x00")[0].strip()

@@ -73,3 +73,13 @@ def test_philips_enhanced_mprage_geometry_from_functional_groups(tmp_path: Path)
     spacing = [float(v) for v in frames[0].PixelMeasuresSequence[0].PixelSpacing]
     np.testing.assert_allclose(volume.spacing[1:], spacing, atol=1e-6)
     assert volume.array.dtype == np.float32  # per-frame slope 2.1079 applied (the pixels are all zero)
+
+
+def test_big_endian_nifti_is_read_in_native_byte_order_and_description_is_clean() -> None:
+    (volume,) = read_nifti(DATA / "anatomical.nii")
+    assert volume.array.dtype == np.dtype("int16") and volume.array.dtype.isnative
+    np.testing.assert_array_equal(
+        volume.array, np.transpose(np.asanyarray(nib.load(DATA / "anatomical.nii").dataobj), (2, 1, 0))
+    )
+    (first, _) = read_nifti(DATA / "example4d.nii.gz")
+    assert first.source.series_description == "FSL3.3"
