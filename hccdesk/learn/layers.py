@@ -120,6 +120,10 @@ class CommonIndividual(keras.layers.Layer):
       construct the orthogonal basis Q_i"; JIVE's step 2 moved to feature space).  They are recomputed under
       stop-gradient in training steps only and frozen at inference, so a lesion's prediction never depends on
       the rest of its batch and no test statistics leak into the model.  ``m < d − k`` keeps a residual R_i.
+      Q is refreshed in the forward pass, so it lags V by one optimiser step: ‖V_iQ_iᵀ‖ stays of the order of
+      one step's change of V (tiny at lr 1e-4) and L_orth pulls it back.  Within the new subspace the basis
+      closest to the previous Q is kept, so the individual coordinates do not flip sign or order between
+      steps.
     * Auxiliary losses (added with ``add_loss`` in training), named after the paper's Lagrangian (Eq. 6):
       ``λ_corr·L_corr`` (scale-invariant ‖V₁Y₁ − V₂Y₂‖², which cannot be minimised by V → 0),
       ``λ_rec·L_rec`` (reconstruction Y = J + A + R with small R), ``λ_vorth·L_vorth`` (‖V_iV_iᵀ − I‖²: V
@@ -200,8 +204,14 @@ class CommonIndividual(keras.layers.Layer):
         scale = tf.linalg.trace(cov) / tf.cast(tf.shape(cov)[0], tf.float64) + 1e-12
         target = tf.matmul(projector, tf.matmul(cov, projector)) + 1e-6 * scale * projector
         _, vectors = tf.linalg.eigh(0.5 * (target + tf.transpose(target)))
-        top = tf.reverse(vectors[:, -self.individual :], axis=[1])
-        self.q[index].assign(tf.cast(tf.transpose(top), self.q[index].dtype))
+        top = tf.transpose(vectors[:, -self.individual :])
+        # Eigenvectors come with arbitrary signs and order (and rotate freely among close eigenvalues), which
+        # would scramble the coordinates the classifier reads from one step to the next.  Keep the new
+        # subspace but choose the basis in it closest to the previous Q (orthogonal Procrustes).
+        previous = tf.cast(self.q[index], tf.float64)
+        _, u, w = tf.linalg.svd(tf.matmul(previous, top, transpose_b=True))
+        aligned = tf.matmul(tf.matmul(u, w, transpose_b=True), top)
+        self.q[index].assign(tf.cast(aligned, self.q[index].dtype))
 
     def decomposition_losses(self, y1: tf.Tensor, y2: tf.Tensor) -> dict[str, tf.Tensor]:
         """The four unweighted auxiliary terms for a batch of features, with the current V and Q."""

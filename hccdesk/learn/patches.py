@@ -107,12 +107,10 @@ def _starts(length: int, size: int, stride: int) -> list[int]:
 
 
 def _box_slices(grid_length: int, box_mm: float, voxel_mm: float, stride: int) -> list[int]:
-    """Axial slice indices on ``stride`` inside the box (not its margin) on the target grid, for 2D
-    patches."""
-    inside = max(1, round(box_mm / voxel_mm))
-    first = (grid_length - inside) // 2
-    slices = list(range(first + (inside - 1) % stride // 2, first + inside, stride))
-    return slices or [grid_length // 2]
+    """Axial slice indices of the target grid inside the box (not its margin), every ``stride``, centred."""
+    centre, half = (grid_length - 1) / 2.0, box_mm / voxel_mm / 2.0
+    inside = [z for z in range(grid_length) if abs(z - centre) <= half + 1e-9] or [round(centre)]
+    return inside[(len(inside) - 1) % stride // 2 :: stride]
 
 
 def extract_lesion_patches(images: RegionReader, box: Box, config: Mapping[str, Any]) -> np.ndarray:

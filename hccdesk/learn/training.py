@@ -143,7 +143,11 @@ def sampling_probabilities(labels: np.ndarray, lesion_index: np.ndarray, balance
 
 
 class BatchSequence(keras.utils.PyDataset):
-    """``iterations`` augmented training batches; batch ``i`` is drawn with ``default_rng([seed, i])``."""
+    """``iterations`` augmented training batches; batch ``i`` is drawn with ``default_rng([seed, i])``.
+
+    ``draws`` counts how often each training patch went into a batch: the audit trail that shows which patches
+    (and so which lesions) training saw.
+    """
 
     def __init__(
         self,
@@ -163,17 +167,26 @@ class BatchSequence(keras.utils.PyDataset):
         self.iterations = int(iterations)
         self.seed = int(seed)
         self.augmentation = augmentation
+        self._drawn: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return self.iterations
 
-    def indices(self, index: int) -> np.ndarray:
-        """The patch indices of batch ``index`` (used by tests to prove what training saw)."""
-        rng = np.random.default_rng([self.seed, index])
-        return rng.choice(len(self.labels), size=self.batch_size, p=self.probabilities)
+    @property
+    def draws(self) -> np.ndarray:
+        """Per training patch, the number of times it went into one of the batches fetched so far."""
+        drawn = list(self._drawn.values())
+        return (
+            np.bincount(np.concatenate(drawn), minlength=len(self.labels))
+            if drawn
+            else np.zeros(len(self.labels), dtype=np.int64)
+        )
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        chosen = self.indices(index)
+        chosen = np.random.default_rng([self.seed, index]).choice(
+            len(self.labels), size=self.batch_size, p=self.probabilities
+        )
+        self._drawn[index] = chosen  # Keras may fetch a batch twice (it peeks at the first): count it once
         rng = np.random.default_rng([self.seed, index, 1])
         return augment(self.patches[chosen], rng, self.augmentation), self.labels[chosen]
 
@@ -202,6 +215,8 @@ class TrainedModel:
     model: keras.Model
     normalizer: Normalizer
     config: dict[str, Any]
+    draws: np.ndarray | None = None
+    """Per training patch, how many times it was drawn into a batch (None for a loaded model)."""
 
     def predict_patches(self, patches: np.ndarray) -> np.ndarray:
         """P(high) of each patch (inference mode: frozen BN statistics and fusion bases)."""
@@ -309,4 +324,4 @@ def train(
     model = build_model(config)
     compile_model(model, config)
     model.fit(sequence, epochs=1, verbose=0, shuffle=False, callbacks=list(callbacks))
-    return TrainedModel(model=model, normalizer=normalizer, config=dict(config))
+    return TrainedModel(model=model, normalizer=normalizer, config=dict(config), draws=sequence.draws)

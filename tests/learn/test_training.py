@@ -1,0 +1,137 @@
+"""Training: every variant learns, runs are reproducible, models round-trip, test lesions stay unseen."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from hccdesk.learn.training import CancelCallback, ProgressCallback, TrainedModel, train  # noqa: E402
+from hccdesk.learn.variants import PROFILES, VARIANTS, load_variant, with_overrides  # noqa: E402
+
+from .conftest import Cohort  # noqa: E402
+
+TEST_TRAINING = {"training.batch_size": 32, "training.learning_rate": 1e-3}
+"""Short runs for the default tests: a smaller batch and a 10× learning rate so 60 steps are enough to
+learn the synthetic texture cue; everything else (architecture, schedule shape, sampling, augmentation) as
+shipped."""
+
+
+def _config(variant: str) -> dict:
+    return with_overrides(load_variant(variant), TEST_TRAINING)
+
+
+def _cohort(variant: str, request: pytest.FixtureRequest) -> Cohort:
+    return request.getfixturevalue("cohort_3d" if variant.startswith("3d") else "cohort_2d")
+
+
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    return float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant_beats_chance_on_held_out_lesions(variant: str, request: pytest.FixtureRequest) -> None:
+    cohort = _cohort(variant, request)
+    x, y, index = cohort.training_arrays()
+    model = train(_config(variant), x, y, index, seed=0, iterations=60)
+    p_high = model.predict_lesions([cohort.patches[i] for i in cohort.test])
+    truth = cohort.grades[cohort.test]
+    accuracy = float(((p_high >= 0.5) == truth).mean())
+    assert _auc(truth, p_high) >= 0.9 and accuracy >= 0.75, (p_high.round(3), truth)
+
+
+def test_save_load_and_same_seed_give_identical_predictions(cohort_2d: Cohort, tmp_path: Path) -> None:
+    x, y, index = cohort_2d.training_arrays()
+    test = [cohort_2d.patches[i] for i in cohort_2d.test]
+    config = _config("2d-cifa")
+    first = train(config, x, y, index, seed=3, iterations=12)
+    second = train(config, x, y, index, seed=3, iterations=12)
+    other = train(config, x, y, index, seed=4, iterations=12)
+    p = first.predict_lesions(test)
+    np.testing.assert_array_equal(p, second.predict_lesions(test))
+    assert not np.array_equal(p, other.predict_lesions(test))
+    path = tmp_path / "fold.keras"
+    first.save(path)
+    loaded = TrainedModel.load(path)
+    np.testing.assert_array_equal(p, loaded.predict_lesions(test))
+    assert loaded.normalizer == first.normalizer and loaded.config == first.config
+
+
+def test_dcca_round_trips_through_a_keras_file(cohort_3d: Cohort, tmp_path: Path) -> None:
+    x, y, index = cohort_3d.training_arrays()
+    model = train(_config("3d-dcca"), x, y, index, seed=0, iterations=3)
+    model.save(tmp_path / "dcca.keras")
+    test = [cohort_3d.patches[i] for i in cohort_3d.test]
+    loaded = TrainedModel.load(tmp_path / "dcca.keras")
+    np.testing.assert_array_equal(model.predict_lesions(test), loaded.predict_lesions(test))
+
+
+def test_no_patch_of_a_test_lesion_is_seen_in_training(cohort_2d: Cohort) -> None:
+    """Split by lesion with the jobs area's patient-grouped splitter; audit every drawn patch index."""
+    from hccdesk.jobs.splits import make_splits
+
+    lesion_ids = [f"L{i}" for i in range(len(cohort_2d.patches))]
+    patients = [f"P{i // 2}" for i in range(len(lesion_ids))]  # two lesions per patient
+    split = make_splits(lesion_ids, cohort_2d.grades.tolist(), patients, folds=3, repeats=1, seed=0)[0]
+    train_lesions = [lesion_ids.index(i) for i in split.train_ids]
+    test_lesions = {lesion_ids.index(i) for i in split.test_ids}
+    x = np.concatenate([cohort_2d.patches[i] for i in train_lesions])
+    y = np.concatenate([np.full(len(cohort_2d.patches[i]), cohort_2d.grades[i]) for i in train_lesions])
+    index = np.concatenate([np.full(len(cohort_2d.patches[i]), i) for i in train_lesions])
+    model = train(_config("2d-local"), x, y, index, seed=0, iterations=20)
+    seen_lesions = set(index[model.draws > 0].tolist())
+    assert model.draws.sum() == 20 * TEST_TRAINING["training.batch_size"]
+    assert seen_lesions and not seen_lesions & test_lesions
+    assert {patients[i] for i in seen_lesions}.isdisjoint({patients[i] for i in test_lesions})
+    seen = {p.tobytes() for p in x[model.draws > 0]}
+    assert not any(p.tobytes() in seen for i in test_lesions for p in cohort_2d.patches[i])
+
+
+def test_balanced_sampling_draws_both_grades_equally(cohort_2d: Cohort) -> None:
+    x, y, index = cohort_2d.training_arrays()
+    keep = ~((y == 1) & (np.arange(len(y)) % 3 == 0))  # fewer high-grade patches than low-grade ones
+    model = train(_config("2d-local"), x[keep], y[keep], index[keep], seed=0, iterations=40)
+    share_high = model.draws[y[keep] == 1].sum() / model.draws.sum()
+    assert 0.4 < share_high < 0.6
+
+
+def test_progress_reports_and_cancel_stops_training(cohort_2d: Cohort) -> None:
+    x, y, index = cohort_2d.training_arrays()
+    reports: list[dict] = []
+    event = threading.Event()
+
+    def report(message: dict) -> None:
+        reports.append(message)
+        if message["step"] >= 10:
+            event.set()
+
+    model = train(
+        _config("2d-local"),
+        x,
+        y,
+        index,
+        seed=0,
+        iterations=PROFILES["paper"]["iterations"],
+        callbacks=(ProgressCallback(report, every_n=5), CancelCallback(event)),
+    )
+    assert [r["step"] for r in reports] == [5, 10]
+    assert reports[0]["total"] == PROFILES["paper"]["iterations"]
+    assert {"loss", "accuracy", "eta_s", "device"} <= set(reports[0])
+    assert reports[0]["eta_s"] > 0 and reports[0]["device"].startswith(("CPU", "GPU"))
+    assert model.draws.sum() <= 12 * TEST_TRAINING["training.batch_size"]
+
+
+def test_bad_training_input_is_refused() -> None:
+    from hccdesk.errors import InputError
+
+    config = _config("2d-local")
+    x = np.zeros((4, 16, 16, 1), np.float32)
+    with pytest.raises(InputError, match="labels"):
+        train(config, x, np.array([0, 1, 2, 1]), np.arange(4), seed=0, iterations=1)
+    with pytest.raises(InputError):
+        train(config, x, np.array([0, 1]), np.arange(4), seed=0, iterations=1)
