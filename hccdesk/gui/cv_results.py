@@ -129,11 +129,12 @@ class RocPlot(pg.PlotWidget):
         super().__init__(parent, background="w")
         self.setLabel("bottom", "False positive rate (1 - specificity)")
         self.setLabel("left", "True positive rate (sensitivity)")
-        self.setXRange(0, 1)
-        self.setYRange(0, 1)
-        self.setAspectLocked(True)
+        self.setXRange(0, 1, padding=0.02)
+        self.setYRange(0, 1, padding=0.02)
+        self.setLimits(xMin=-0.05, xMax=1.05, yMin=-0.05, yMax=1.05)
+        self.setMouseEnabled(x=False, y=False)
         self.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = self.addLegend(offset=(-10, 10))
+        self.legend = self.addLegend(offset=(-10, -10), labelTextColor="k", brush=(255, 255, 255, 200))
 
     def show_runs(self, runs: Sequence[RunRecord], labels: dict[str, int]) -> int:
         """Plot every run that has out-of-fold predictions of both classes; returns how many were drawn."""

@@ -8,7 +8,6 @@ writer, so the user does not edit while an import writes); their errors become d
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,12 +25,10 @@ PROJECT_FILTER = "HCC Desk project (*.hccdesk)"
 
 
 def demo_folder() -> Path:
-    """Where the demo project lives: ``HCCDESK_DEMO`` or the user's application data folder."""
-    override = os.environ.get("HCCDESK_DEMO")
-    if override:
-        return Path(override)
-    base = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".local" / "share" / "hccdesk") / "demo.hccdesk"
+    """The demo project's folder, the same one ``hccdesk demo`` uses (``$HCCDESK_HOME/demo/...``)."""
+    from hccdesk.phantom.demo import DEMO_NAME, default_demo_dir
+
+    return default_demo_dir() / DEMO_NAME
 
 
 class FileActions(QtCore.QObject):

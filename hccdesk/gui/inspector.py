@@ -53,7 +53,10 @@ class Inspector(QtWidgets.QWidget):
         super().__init__(parent)
         self._document, self._volumes, self._levels = document, volumes, levels
         self._lesion: Lesion | None = None
-        form = QtWidgets.QFormLayout(self)
+        outer = QtWidgets.QVBoxLayout(self)
+        form = QtWidgets.QFormLayout()
+        outer.addLayout(form)
+        outer.addStretch(1)
         self.id_label = QtWidgets.QLabel("-")
         self.study_label = QtWidgets.QLabel("-")
         self.voxels_label = QtWidgets.QLabel("-")

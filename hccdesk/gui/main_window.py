@@ -65,6 +65,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.welcome.new_requested.connect(self.files.new_dialog)
         self.welcome.recent_requested.connect(lambda path: self.files.open_path(Path(path)))
         self._show_welcome()
+        self.resizeDocks([self.left_dock, self.right_dock], [340, 380], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.bottom_dock], [300], QtCore.Qt.Orientation.Vertical)
 
     # --- construction ------------------------------------------------------------------------------------
     def _dock(self, title: str, name: str, area: QtCore.Qt.DockWidgetArea) -> QtWidgets.QDockWidget:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from PySide6 import QtGui
+from PySide6 import QtCore, QtGui
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 _CANDIDATES = (_PACKAGE.parent / "assets", _PACKAGE / "_data" / "assets")
@@ -33,7 +33,7 @@ def app_icon() -> QtGui.QIcon:
     for size in ICON_SIZES:
         png = icons / f"hccdesk-{size}.png"
         if png.exists():
-            icon.addFile(str(png), QtGui.QSize(size, size))
+            icon.addFile(str(png), QtCore.QSize(size, size))
     if icon.isNull():
         icon.addFile(str(icons / "hccdesk.svg"))
     return icon

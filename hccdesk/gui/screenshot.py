@@ -1,0 +1,111 @@
+"""``hccdesk screenshot OUTDIR``: render the main window in the states the README shows.
+
+States: the demo open with a lesion selected (axial and coronal), and cross-validation results with the
+per-fold table and ROC curves.  The project is copied to a temporary folder first, so a smoke CV run made for
+the pictures never lands in the user's project.  Rendering uses ``QWidget.grab`` (works offscreen).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from PySide6 import QtCore
+
+WINDOW_SIZE = (1600, 1000)
+CV_TIMEOUT_MS = 900_000
+
+
+def _wait(signal, timeout_ms: int) -> None:
+    loop = QtCore.QEventLoop()
+    signal.connect(loop.quit)
+    QtCore.QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+
+
+def _settle(app, rounds: int = 10) -> None:
+    for _ in range(rounds):
+        app.processEvents()
+
+
+def take_screenshots(outdir: Path, project: Path | None = None, cv: str = "smoke") -> list[Path]:
+    """Write the PNGs into ``outdir`` and return their paths (see the module docstring)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from hccdesk.gui.app import create_application
+    from hccdesk.gui.main_window import MainWindow
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="hccdesk-shots-") as scratch:
+        os.environ["HCCDESK_SETTINGS"] = str(Path(scratch) / "settings.ini")
+        copy = Path(scratch) / "demo.hccdesk"
+        if project is None:
+            from hccdesk.phantom.demo import build_demo
+
+            build_demo(copy, lesions=16, preset="small", seed=1)
+        else:
+            shutil.copytree(project, copy, ignore=shutil.ignore_patterns("lock", "jobs"))
+        app = create_application()
+        window = MainWindow(device=_device())
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        window.files.open_path(copy)
+        written = _viewer_shots(app, window, outdir)
+        if cv == "smoke" and not any(r.status == "done" for r in window.document.project.runs.values()):
+            _run_smoke_cv(window)
+        written += _cv_shots(app, window, outdir)
+        window.document.project.close(discard_unsaved=True)
+        window.document = None
+        window.close()
+    return written
+
+
+def _device() -> str:
+    from hccdesk.gui.device import describe_device
+
+    return describe_device()
+
+
+def _viewer_shots(app, window, outdir: Path) -> list[Path]:
+    document = window.document
+    lesions = sorted(
+        document.project.lesions.values(), key=lambda lesion: lesion.box.size[1] * lesion.box.size[2]
+    )
+    if lesions:
+        document.select(lesions[len(lesions) // 2].id)  # a typical lesion: the median in-plane size
+    _settle(app)
+    window.grid.hovered.emit(window.grid.cursor)
+    paths = [outdir / "main-window.png", outdir / "coronal.png"]
+    window.grab().save(str(paths[0]))
+    window.axis_actions.actions()[1].trigger()
+    _settle(app)
+    window.grab().save(str(paths[1]))
+    window.axis_actions.actions()[0].trigger()
+    return paths
+
+
+def _run_smoke_cv(window) -> None:
+    panel = window.jobs
+    panel.set_variants(["2d-local", "3d-cifa"])
+    panel.folds_spin.setValue(4)
+    panel.repeats_spin.setValue(1)
+    panel.profile_combo.setCurrentText("smoke")
+    panel.run_cv()
+    _wait(panel.job_finished, CV_TIMEOUT_MS)
+
+
+def _cv_shots(app, window, outdir: Path) -> list[Path]:
+    panel = window.jobs
+    window.right_dock.hide()
+    window.resizeDocks([window.bottom_dock], [560], QtCore.Qt.Orientation.Vertical)
+    panel.runs_list.selectAll()
+    paths = []
+    for tab, name in ((1, "cv-results.png"), (3, "cv-roc.png")):
+        panel.results_tabs.setCurrentIndex(tab)
+        _settle(app)
+        path = outdir / name
+        window.grab().save(str(path))
+        paths.append(path)
+    window.right_dock.show()
+    return paths
