@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from hccdesk.errors import ImportRefused
+from hccdesk.imaging.dicom_series import MIN_SLICES
 from hccdesk.imaging.volume import LPS_TO_RAS, Volume, VolumeSource
 
 NIFTI_SUFFIXES: tuple[str, ...] = (".nii", ".nii.gz")
@@ -28,8 +29,8 @@ def read_nifti(path: str | Path) -> list[Volume]:
 
     Intensity scaling (``scl_slope``/``scl_inter``) is applied by nibabel, so the arrays hold real values like
     a DICOM volume after its modality LUT; big-endian data are converted to the machine's byte order.
-    Trailing singleton dimensions are dropped; a 2D file or one with more than one non-singleton dimension
-    beyond the fourth is refused, because neither is a volume.
+    Trailing singleton dimensions are dropped.  As for DICOM, fewer than 3 slices (or a 2D file) is refused,
+    and so is a file with more than one non-singleton dimension beyond the fourth or a degenerate affine.
 
     Raises
     ------
@@ -47,15 +48,22 @@ def read_nifti(path: str | Path) -> list[Volume]:
         raise ImportRefused("unsupported", message, paths=(str(path),)) from error
     while data.ndim > 4 and data.shape[-1] == 1:
         data = data[..., 0]
-    if data.ndim < 3 or data.ndim > 4:
+    if data.ndim > 4:
         raise ImportRefused(
-            "not_a_volume" if data.ndim < 3 else "unsupported",
+            "unsupported",
             f"{path}: NIfTI data of shape {data.shape} is not a 3D volume or a 4D series of volumes",
             paths=(str(path),),
         )
+    slices = data.shape[2] if data.ndim > 2 else 1
+    if slices < MIN_SLICES:
+        message = f"{path}: {slices} slice(s), a volume needs at least {MIN_SLICES}"
+        raise ImportRefused("too_few_slices", message, paths=(str(path),))
     if not data.dtype.isnative:
         data = data.astype(data.dtype.newbyteorder("="))
     affine_lps = LPS_TO_RAS @ np.asarray(image.affine, dtype=np.float64)
+    if not np.isfinite(affine_lps).all() or abs(np.linalg.det(affine_lps[:3, :3])) < 1e-9:
+        message = f"{path}: the NIfTI affine is degenerate (zero voxel size or collinear axes)"
+        raise ImportRefused("unsupported", message, paths=(str(path),))
     warnings = []
     header = image.header
     if int(header.get("sform_code", 0)) == 0 and int(header.get("qform_code", 0)) == 0:

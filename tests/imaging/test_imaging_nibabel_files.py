@@ -83,3 +83,27 @@ def test_big_endian_nifti_is_read_in_native_byte_order_and_description_is_clean(
     )
     (first, _) = read_nifti(DATA / "example4d.nii.gz")
     assert first.source.series_description == "FSL3.3"
+
+
+@pytest.mark.parametrize(
+    ("shape", "singular", "reason"),
+    [
+        ((4, 5, 2), False, "too_few_slices"),
+        ((4, 5), False, "too_few_slices"),
+        ((4, 5, 6), True, "unsupported"),
+        ((4, 5, 6, 2, 3), False, "unsupported"),
+    ],
+)
+def test_unusable_nifti_is_refused(
+    tmp_path: Path, shape: tuple[int, ...], singular: bool, reason: str
+) -> None:
+    path = tmp_path / "bad.nii"
+    nib.save(nib.Nifti1Image(np.zeros(shape, np.int16), np.eye(4)), path)
+    if singular:  # an sform with a zero row, which nibabel only writes from a header edited by hand
+        header = nib.load(path).header.copy()
+        header["srow_y"] = [0.0, 0.0, 0.0, 0.0]
+        header["qform_code"] = 0
+        nib.Nifti1Image(np.zeros(shape, np.int16), None, header).to_filename(path)
+    result = scan_paths([path])
+    assert result.volumes == []
+    assert [r.reason for r in result.rejected] == [reason]

@@ -80,7 +80,7 @@ def test_four_phase_4d_nifti_is_named_in_time_order(tmp_path: Path) -> None:
     from hccdesk.imaging.dicom_tags import TECHNICAL_TAGS
     from hccdesk.imaging.scan import scan_paths
 
-    data = np.arange(4 * 3 * 2 * 4, dtype=np.int16).reshape(4, 3, 2, 4)
+    data = np.arange(4 * 3 * 3 * 4, dtype=np.int16).reshape(4, 3, 3, 4)
     nib.save(nib.Nifti1Image(data, np.diag([0.8, 0.8, 3.0, 1.0])), tmp_path / "liver_dce.nii.gz")
     volumes = scan_paths([tmp_path]).volumes
     assert [v.phase for v in volumes] == ["pre", "arterial", "portal", "delayed"]
