@@ -51,3 +51,18 @@ def composite(layers: Sequence[Layer], shape: tuple[int, int, int], phase: int) 
         view = image[layer.region]
         view += layer.occupancy * (layer.value(phase) - view)
     return image
+
+
+def label_map(layers: Sequence[Layer], shape: tuple[int, int, int]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The tissue each voxel mostly holds, as indices into the returned names (0 is air), painted in order.
+
+    The ground truth behind the arterial (reference) image: tests measure organ and lesion signals on it.
+    """
+    names: list[str] = ["air"]
+    labels = np.zeros(shape, dtype=np.uint8)
+    for layer in layers:
+        if layer.name not in names:
+            names.append(layer.name)
+        view = labels[layer.region]
+        view[layer.occupancy >= 0.5] = names.index(layer.name)
+    return labels, tuple(names)

@@ -13,7 +13,7 @@ from hccdesk.phantom.anatomy import build_anatomy
 from hccdesk.phantom.cohort import StudyPlan
 from hccdesk.phantom.enhancement import Enhancement, sample_enhancement
 from hccdesk.phantom.grid import Grid
-from hccdesk.phantom.layers import composite
+from hccdesk.phantom.layers import composite, label_map
 from hccdesk.phantom.lesion import render_lesion
 from hccdesk.phantom.presets import Preset
 from hccdesk.store.records import Box
@@ -36,7 +36,11 @@ class Timing:
 
 @dataclass(frozen=True)
 class SyntheticStudy:
-    """A rendered study: stored phases on one grid (LPS ``affine``), true lesion boxes and what made them."""
+    """A rendered study: stored phases on one grid (LPS ``affine``), true lesion boxes and what made them.
+
+    ``labels`` is the tissue map of the reference (arterial) grid, indices into ``label_names``; lesion parts
+    are named ``tumour``, ``necrosis``, ``capsule``, ``peritumoral`` and ``satellite``.
+    """
 
     plan: StudyPlan
     grid: Grid
@@ -44,6 +48,8 @@ class SyntheticStudy:
     phases: dict[str, Acquired]
     boxes: dict[str, Box]
     centres_mm: dict[str, tuple[float, float, float]]
+    labels: np.ndarray
+    label_names: tuple[str, ...]
     acquisition: Acquisition
     enhancement: Enhancement
     timing: Timing
@@ -63,6 +69,7 @@ def generate_study(plan: StudyPlan, preset: Preset) -> SyntheticStudy:
         boxes[lesion.lesion_id] = rendered.box
         centres[lesion.lesion_id] = rendered.centre_mm
     clean = [composite(layers, grid.shape, phase) for phase in range(len(PHASES))]
+    labels, label_names = label_map(layers, grid.shape)
     acquisition = sample_acquisition(rng)
     acquired = acquire(rng, clean, grid, acquisition)
     injection = float(rng.uniform(60.0, 90.0))
@@ -87,6 +94,8 @@ def generate_study(plan: StudyPlan, preset: Preset) -> SyntheticStudy:
         phases=dict(zip(PHASES, acquired, strict=True)),
         boxes=boxes,
         centres_mm=centres,
+        labels=labels,
+        label_names=label_names,
         acquisition=acquisition,
         enhancement=enhancement,
         timing=timing,

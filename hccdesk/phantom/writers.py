@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import struct
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +33,8 @@ AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
 
 def _uid(*parts: object) -> str:
-    from pydicom.uid import generate_uid
-
-    return generate_uid(prefix=None, entropy_srcs=["hccdesk-phantom", *map(str, parts)])
+    """A ``2.25`` UID from a name-based UUID of ``parts`` (seed, study, series, slice): unique, repeatable."""
+    return f"2.25.{uuid.uuid5(uuid.NAMESPACE_URL, 'hccdesk-phantom:' + '/'.join(map(str, parts))).int}"
 
 
 def _clock(seconds: float) -> str:
