@@ -3,8 +3,9 @@ why not.
 
 Shared by the manifest and lesion imports.  The file is decoded as UTF-8 (a spreadsheet's byte-order mark is
 accepted), the header is matched case- and space-insensitively, rows that are entirely empty are skipped (a
-spreadsheet's trailing blank lines), and every problem is reported with the line it is on so the user can fix
-the file in one pass.  Nothing here touches the project: callers validate everything before changing anything.
+spreadsheet's trailing blank lines), quoting is strict (an unclosed quote is an error, not a field that
+swallows the rest of the file), and every problem is reported with the line it is on so the user can fix the
+file in one pass.  Nothing here touches the project: callers validate everything before changing anything.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def read_table(path: Path, required: Sequence[str], optional: Sequence[str] = ()
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise CsvError(str(path), [(line, "not UTF-8 text; save the file as CSV UTF-8")]) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
     except csv.Error as error:
@@ -63,7 +64,7 @@ def read_table(path: Path, required: Sequence[str], optional: Sequence[str] = ()
         except StopIteration:
             break
         except csv.Error as error:
-            problems.append((reader.line_num, f"malformed CSV: {error}"))
+            problems.append((start, f"malformed CSV in the row starting here: {error}"))
             break
         line, start = start, reader.line_num + 1
         if not any(field.strip() for field in fields):
