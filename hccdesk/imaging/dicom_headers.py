@@ -162,6 +162,8 @@ def _pixel_element_header(handle: Any, dataset: Any) -> tuple[int, int, int] | N
     group, element = struct.unpack(order + "HH", head[:4])
     if (group, element) not in _PIXEL_TAGS:
         return None
+    if (group, element) != (0x7FE0, 0x0010):
+        raise NotAnImage("floating-point pixel data (a parametric map), not a stored image")
     if dataset.original_encoding[0]:  # implicit VR
         (length,) = struct.unpack(order + "I", head[4:8])
         value_offset = start + 8
@@ -181,10 +183,9 @@ def _planes_of(path: str, ds: Any, pixel_header: tuple[int, int, int] | None) ->
     if pixel_header is None:
         raise NotAnImage(f"no pixel data ({_uid_name(sop_class) or 'unknown SOP class'})")
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
-    if samples != 1:
-        raise NotAnImage(
-            f"a colour image ({ds.get('PhotometricInterpretation', samples)}), not a grey-level slice"
-        )
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2") or "MONOCHROME2")
+    if samples != 1 or not photometric.startswith("MONOCHROME"):
+        raise NotAnImage(f"a colour image ({photometric}), not a grey-level slice")
     layout = _layout(ds, pixel_header)
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
         return _enhanced_planes(path, ds, layout)

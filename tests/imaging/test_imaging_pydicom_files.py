@@ -110,6 +110,21 @@ def test_deflated_file_is_read_whole() -> None:
     assert result.skipped[0].reason.startswith("no ImagePositionPatient")
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("SC_rgb.dcm", "a colour image (RGB)"),
+        ("examples_palette.dcm", "a colour image (PALETTE COLOR)"),
+        ("rtdose.dcm", "a radiotherapy object"),
+        ("RG1_UNCR.dcm", "no ImagePositionPatient"),
+    ],
+)
+def test_objects_that_are_not_grey_level_slices_are_skipped(name: str, reason: str) -> None:
+    result = scan_paths([_file(name)])
+    assert result.volumes == [] and result.rejected == []
+    assert result.skipped[0].reason.startswith(reason)
+
+
 def test_seg_is_skipped() -> None:
     result = scan_paths([_file("liver_1frame.dcm")])
     assert result.volumes == [] and result.rejected == []
