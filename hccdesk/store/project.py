@@ -167,9 +167,27 @@ class Project:
         self._journal.generation = max(self._generation, pending.generation)
         self.pending_recovery = None
         for entry in pending.edits:
-            self._apply(entry)
+            problem = self._unrecoverable(entry)
+            if problem:
+                self.warnings.append(problem)
+            else:
+                self._apply(entry)
         self.dirty = True
         self.warnings.append(f"recovered {pending.describe()}")
+
+    def _unrecoverable(self, entry: dict[str, Any]) -> str | None:
+        """Why a journaled edit cannot be replayed (its study's image file is gone), or None."""
+        if entry["op"] != "put" or entry["kind"] not in ("study", "lesion"):
+            return None
+        record = entry["record"]
+        study_id = record["id"] if entry["kind"] == "study" else record["study_id"]
+        if entry["kind"] == "study" and not self.images_path(study_id).exists():
+            return f"left out study {study_id} from the journal: its image file is missing; import it again"
+        if entry["kind"] == "lesion" and study_id not in self._studies:
+            return (
+                f"left out lesion {record['id']} from the journal: its study {study_id} is not in the project"
+            )
+        return None
 
     def discard_recovery(self) -> None:
         """Delete the :attr:`pending_recovery` edits for good."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from storekit import kill, start_child, wait_for_line
+from storekit import kill, start_child, study_volumes, wait_for_line
 
 from hccdesk.errors import ProjectError
 from hccdesk.store.journal import AUTOSAVE_DIR, JOURNAL_FILE
@@ -99,3 +99,15 @@ def test_journal_of_an_already_saved_generation_is_dropped(project_folder: Path)
     with Project.open(project_folder) as project:
         assert project.pending_recovery is None and "saved" in project.lesions
     assert not (project_folder / AUTOSAVE_DIR / JOURNAL_FILE).exists()
+
+
+def test_recovery_leaves_out_a_study_whose_images_are_gone(project_folder: Path) -> None:
+    with Project.open(project_folder) as project:
+        project.add_study("P2", "S2", study_volumes(4))
+        project.add_lesion("S2", Box(1, 1, 1, 2, 2, 2), lesion_id="on-S2")
+        project.add_lesion("S1", Box(1, 1, 1, 2, 2, 2), lesion_id="on-S1")
+    (project_folder / "images" / "S2.h5").unlink()
+    with Project.open(project_folder, recover=True) as project:
+        assert set(project.studies) == {"S1"} and set(project.lesions) == {"on-S1"}
+        assert any("study S2" in w and "image file is missing" in w for w in project.warnings)
+        assert any("lesion on-S2" in w for w in project.warnings)
