@@ -149,8 +149,6 @@ def _fill(stored: np.ndarray, path: str, items: list[tuple[int, Plane]]) -> tupl
 
         name = UID(layout.transfer_syntax).name
         return path, "undecodable_transfer_syntax", f"cannot decode transfer syntax {name}: {error}"
-    if frames.dtype.kind == "f":
-        return path, "unsupported", "floating-point pixel data are not supported"
     limits = np.iinfo(stored.dtype)
     if frames.size and (frames.min() < limits.min or frames.max() > limits.max):
         return path, "unsupported", f"decoded values do not fit the declared {stored.dtype} pixel type"
