@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import pytest
 from PySide6 import QtCore
 from pytestqt.qtbot import QtBot
 
@@ -64,7 +63,6 @@ def test_smoke_cross_validation_from_the_dock_fills_results_and_roc(window, qtbo
     assert "tensorflow" not in sys.modules
 
 
-@pytest.mark.slow
 def test_cancel_stops_a_running_cross_validation(window, qtbot: QtBot, dialogs) -> None:
     panel = window.jobs
     panel.set_variants(["2d-local"])
