@@ -123,35 +123,44 @@ def _stored_dtype(layout: PixelLayout) -> np.dtype:
     return np.dtype(f"<{kind}{size}")
 
 
+class _PixelTypeError(ValueError):
+    """Decoded values that the header's pixel type cannot hold (a header that lies about the data)."""
+
+
 def _fill(stored: np.ndarray, path: str, items: list[tuple[int, Plane]]) -> tuple[str, str, str] | None:
     """Decode one file into its rows of ``stored``; return ``(path, reason, message)`` on failure."""
     layout = items[0][1].layout
     try:
-        if layout.offset is not None and len(items) == 1:
-            index = items[0][0]
-            if _stored_dtype(layout) == stored.dtype:
-                _read_raw(stored[index], path, layout)
-            else:  # a slice stored with another pixel type than the rest of the series
-                plane = np.empty(stored.shape[1:], dtype=_stored_dtype(layout))
-                _read_raw(plane, path, layout)
-                stored[index] = plane
-            return None
-        frames = decode_file(path)
+        _decode_into(stored, path, items)
     except (MemoryError, KeyboardInterrupt, SystemExit):
         raise
+    except _PixelTypeError as error:
+        return path, "unsupported", str(error)
     except BaseException as error:  # codecs raise anything, even Rust panics (a BaseException)
-        native = (
-            layout.transfer_syntax in NATIVE_LITTLE_ENDIAN or layout.transfer_syntax == "1.2.840.10008.1.2.2"
-        )
-        if native:
+        if layout.transfer_syntax in (*NATIVE_LITTLE_ENDIAN, "1.2.840.10008.1.2.2"):
             return path, "unsupported", f"corrupt pixel data ({error})"
         from pydicom.uid import UID
 
         name = UID(layout.transfer_syntax).name
         return path, "undecodable_transfer_syntax", f"cannot decode transfer syntax {name}: {error}"
+    return None
+
+
+def _decode_into(stored: np.ndarray, path: str, items: list[tuple[int, Plane]]) -> None:
+    layout = items[0][1].layout
+    if layout.offset is not None and len(items) == 1:
+        index = items[0][0]
+        if _stored_dtype(layout) == stored.dtype:
+            _read_raw(stored[index], path, layout)
+        else:  # a slice stored with another pixel type than the rest of the series
+            plane = np.empty(stored.shape[1:], dtype=_stored_dtype(layout))
+            _read_raw(plane, path, layout)
+            stored[index] = plane
+        return
+    frames = decode_file(path)
     limits = np.iinfo(stored.dtype)
     if frames.size and (frames.min() < limits.min or frames.max() > limits.max):
-        return path, "unsupported", f"decoded values do not fit the declared {stored.dtype} pixel type"
+        raise _PixelTypeError(f"decoded values do not fit the declared {stored.dtype} pixel type")
     for index, plane in items:
         if plane.tile is not None:
             grid, rows, columns = mosaic_tile_shape(plane.layout)
@@ -159,7 +168,6 @@ def _fill(stored: np.ndarray, path: str, items: list[tuple[int, Plane]]) -> tupl
             stored[index] = frames[0, top : top + rows, left : left + columns]
         else:
             stored[index] = frames[plane.frame or 0]
-    return None
 
 
 def _read_raw(target: np.ndarray, path: str, layout: PixelLayout) -> None:
