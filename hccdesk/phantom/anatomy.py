@@ -18,7 +18,7 @@ from hccdesk.phantom.enhancement import Enhancement
 from hccdesk.phantom.fields import smooth_field
 from hccdesk.phantom.grid import Grid
 from hccdesk.phantom.layers import Layer, Pattern
-from hccdesk.phantom.shapes import Ellipsoid, Intersection, Tube, Union, occupancy
+from hccdesk.phantom.shapes import Ellipsoid, Intersection, Plane, Tube, Union, occupancy
 
 LONG = 1e4
 """Semi-axis (mm) that turns an ellipsoid into an elliptic cylinder along z."""
@@ -65,8 +65,9 @@ def shape_layer(grid: Grid, name: str, shape: Callable, signal: np.ndarray) -> L
     return Layer(name, region, fraction, np.asarray(signal, dtype=np.float64))
 
 
-def _textured(grid: Grid, layer: Layer | None, patterns: Callable[[tuple[int, ...]], tuple[Pattern, ...]]):
-    return None if layer is None else replace(layer, patterns=patterns(layer.occupancy.shape))
+def _textured(layer: Layer | None, patterns: Callable[[Layer], tuple[Pattern, ...]]) -> Layer | None:
+    """``layer`` with the textures ``patterns(layer)`` computes over its region."""
+    return None if layer is None else replace(layer, patterns=patterns(layer))
 
 
 def build_anatomy(rng: np.random.Generator, grid: Grid, enhancement: Enhancement) -> Anatomy:
@@ -79,7 +80,14 @@ def build_anatomy(rng: np.random.Generator, grid: Grid, enhancement: Enhancement
     liver_z = u(0.0, 20.0)
     jitter = lambda scale=4.0: float(rng.normal(0.0, scale))  # noqa: E731 - a local shorthand for readability
 
-    body = lambda dx: Ellipsoid((0.0, 0.0, 0.0), (LONG, half_y - dx, half_x - dx))  # noqa: E731
+    back = half_y * u(0.8, 0.9)
+
+    def body(inset: float) -> Intersection:
+        """The body wall ``inset`` mm in from the skin: an ellipse with a flattened back."""
+        return Intersection(
+            Ellipsoid((0.0, 0.0, 0.0), (LONG, half_y - inset, half_x - inset)), Plane(1, back - inset)
+        )
+
     cavity = Ellipsoid((0.0, 0.0, 0.0), (LONG, cavity_y, cavity_x))
     right_lobe = Ellipsoid(
         (liver_z, u(-10.0, 5.0), -cavity_x + u(62.0, 75.0) + 4.0),
@@ -88,7 +96,7 @@ def build_anatomy(rng: np.random.Generator, grid: Grid, enhancement: Enhancement
     )
     left_lobe = Ellipsoid(
         (liver_z + u(15.0, 35.0), -cavity_y + u(30.0, 45.0), u(10.0, 40.0)),
-        (u(30.0, 45.0), u(25.0, 38.0), u(45.0, 70.0)),
+        (u(28.0, 40.0), u(22.0, 32.0), u(35.0, 55.0)),
         yaw=u(-0.45, -0.1),
     )
     caudate = Ellipsoid((liver_z + 20.0, spine_y - 30.0, -15.0), (30.0, 22.0, 20.0))
@@ -131,42 +139,48 @@ def build_anatomy(rng: np.random.Generator, grid: Grid, enhancement: Enhancement
     stomach = Ellipsoid((liver_z + 30.0, -cavity_y + 60.0, 55.0), (40.0, 35.0, 45.0))
 
     e = enhancement
-    g = grid.spacing
+
+    def field(layer: Layer, correlation_mm: float) -> np.ndarray:
+        return smooth_field(rng, layer.occupancy.shape, grid.spacing, correlation_mm)
+
+    def near_skin(layer: Layer) -> np.ndarray:
+        """Fat suppression fails near the coil: fat brightens within about 10 mm of the skin."""
+        depth = -body(0.0)(*grid.axes(layer.region))
+        return np.exp(-np.maximum(depth, 0.0) / 10.0).astype(np.float32)
+
     liver_texture = u(0.02, 0.05)
     septa = u(0.05, 0.10)
     layers = [
         shape_layer(grid, "skin", body(0.0), e["skin"]),
         _textured(
-            grid,
             shape_layer(grid, "fat", body(2.0), e["fat"]),
-            lambda s: (Pattern(smooth_field(rng, s, g, 6.0), (0.35,) * 4),),
+            lambda layer: (Pattern(field(layer, 6.0), (0.3,) * 4), Pattern(near_skin(layer), (1.0,) * 4)),
         ),
         shape_layer(grid, "muscle", body(2.0 + subcutaneous), e["muscle"]),
         shape_layer(grid, "fat", cavity, e["fat"]),
         _textured(
-            grid,
             shape_layer(
                 grid, "bowel", Ellipsoid((0.0, -10.0, 0.0), (LONG, cavity_y - 15, cavity_x - 15)), e["bowel"]
             ),
-            lambda s: (Pattern(np.tanh(2.5 * smooth_field(rng, s, g, 6.0)), (0.55,) * 4),),
+            lambda layer: (Pattern(np.tanh(2.5 * field(layer, 6.0)), (0.55,) * 4),),
         ),
         shape_layer(grid, "stomach", stomach, e["stomach"]),
         shape_layer(grid, "muscle", Ellipsoid((0.0, spine_y + 32.0, -32.0), (LONG, 20.0, 24.0)), e["muscle"]),
         shape_layer(grid, "muscle", Ellipsoid((0.0, spine_y + 32.0, 32.0), (LONG, 20.0, 24.0)), e["muscle"]),
+        shape_layer(grid, "bone", Ellipsoid((0.0, spine_y, 0.0), (LONG, 19.0, 22.0)), e["bone"]),
         shape_layer(grid, "marrow", Ellipsoid((0.0, spine_y, 0.0), (LONG, 17.0, 20.0)), e["marrow"]),
-        shape_layer(grid, "marrow", Ellipsoid((0.0, spine_y + 36.0, 0.0), (LONG, 16.0, 7.0)), e["marrow"]),
+        shape_layer(grid, "bone", Ellipsoid((0.0, spine_y + 36.0, 0.0), (LONG, 16.0, 7.0)), e["bone"]),
+        shape_layer(grid, "marrow", Ellipsoid((0.0, spine_y + 36.0, 0.0), (LONG, 14.0, 5.0)), e["marrow"]),
         shape_layer(grid, "csf", Ellipsoid((0.0, spine_y + 25.0, 0.0), (LONG, 7.0, 8.0)), e["csf"]),
         _textured(
-            grid,
             shape_layer(grid, "spleen", spleen, e["spleen"]),
-            lambda s: (Pattern(np.sin(smooth_field(rng, s, g, 12.0) * 4.0), (0.0, 0.15, 0.0, 0.0)),),
+            lambda layer: (Pattern(np.sin(field(layer, 15.0) * 3.0), (0.0, 0.12, 0.0, 0.0)),),
         ),
         _textured(
-            grid,
             shape_layer(grid, "liver", liver, e["liver"]),
-            lambda s: (
-                Pattern(smooth_field(rng, s, g, u(3.0, 8.0)), (liver_texture,) * 4),
-                Pattern(np.exp(-((smooth_field(rng, s, g, 6.0) / 0.3) ** 2)), (-0.02, 0.0, 0.03, septa)),
+            lambda layer: (
+                Pattern(field(layer, u(3.0, 8.0)), (liver_texture,) * 4),
+                Pattern(np.exp(-((field(layer, 6.0) / 0.3) ** 2)), (-0.02, 0.0, 0.03, septa)),
             ),
         ),
         shape_layer(grid, "gallbladder", gallbladder, e["gallbladder"]),

@@ -98,6 +98,22 @@ class Union:
 
 
 @dataclass(frozen=True)
+class Plane:
+    """The half-space where coordinate ``axis`` (0 z, 1 y, 2 x) is at most ``limit`` mm."""
+
+    axis: int
+    limit: float
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        upper = np.full(3, np.inf)
+        upper[self.axis] = self.limit
+        return np.full(3, -np.inf), upper
+
+    def __call__(self, z: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return (z, y, x)[self.axis] - np.float32(self.limit)
+
+
+@dataclass(frozen=True)
 class Intersection:
     """The part of ``shape`` inside ``within`` (a vessel clipped to the organ it runs in)."""
 
