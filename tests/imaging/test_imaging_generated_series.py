@@ -170,3 +170,21 @@ def test_ids_are_stable_between_scans(tmp_path: Path) -> None:
     _dynamic_series(tmp_path, temporal=True)
     first = [v.id for v in scan_paths([tmp_path]).volumes]
     assert first == [v.id for v in scan_paths([tmp_path]).volumes]
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["signed 12-bit", "unsigned 12-bit"])
+def test_fast_path_masks_and_sign_extends_like_pydicom(tmp_path: Path, signed: bool) -> None:
+    """Raw reads of 12-of-16-bit data with junk in the unused high bits equal pydicom's decoding."""
+    import pydicom
+
+    rng = np.random.default_rng(5)
+    stored = rng.integers(0, 2**16, size=(3, 8, 8), dtype=np.uint16)  # high nibble = junk (overlay bits)
+    paths = write_series(tmp_path, stored, axial_positions(3, 2.0))
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 12, 11, int(signed)
+        ds.save_as(path)
+    (volume,) = scan_paths([tmp_path]).volumes
+    expected = np.stack([pydicom.dcmread(p).pixel_array for p in paths])
+    np.testing.assert_array_equal(volume.array, expected)
+    assert bool(volume.array.min() < 0) is signed
