@@ -166,8 +166,14 @@ class Inspector(QtWidgets.QWidget):
         levels = self._levels()
         for phase in volumes.phases:
             image = thumbnail(volumes.volumes[phase], lesion, levels[phase])
+            cell = QtWidgets.QWidget()
+            column = QtWidgets.QVBoxLayout(cell)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.setSpacing(1)
             label = QtWidgets.QLabel()
             label.setToolTip(phase)
+            column.addWidget(label)
+            column.addWidget(QtWidgets.QLabel(phase), 0, QtCore.Qt.AlignmentFlag.AlignHCenter)
             label.setPixmap(
                 QtGui.QPixmap.fromImage(image).scaled(
                     THUMB_PIXELS,
@@ -176,4 +182,4 @@ class Inspector(QtWidgets.QWidget):
                     QtCore.Qt.TransformationMode.SmoothTransformation,
                 )
             )
-            self.thumbs.addWidget(label)
+            self.thumbs.addWidget(cell)
