@@ -3,8 +3,8 @@
 Each phase is stored on the study's reference (arterial) grid, so a voxel index means the same place in
 every phase and a lesion box cuts the same tissue from each.  Layout: root attributes ``format =
 "hccdesk-images"``, ``schema_version``, ``study_id``; dataset ``affine`` (4x4, ``(i, j, k, 1)`` -> LPS mm);
-group ``phases`` with one dataset per phase, ``[k, j, i]``, in the native integer dtype when the phase
-needed no resampling, float32 otherwise.
+group ``phases`` with one dataset per phase, ``[k, j, i]``, in the source's integer dtype (resampled values
+rounded) or float32 for floating-point sources; readers always get float32.
 
 Chunks hold :data:`CHUNK` = 8 x 64 x 64 voxels (as many as a 32^3 cube, 64 KiB of int16), compressed with
 shuffle + :data:`COMPRESSION`.  On a 88 x 512 x 512 liver MR volume that shape reads any of the three planes
@@ -119,7 +119,7 @@ class StudyImages:
         return np.asarray(self._dataset(phase)[tuple(region)], dtype=np.float32)
 
     def dtype(self, phase: str) -> np.dtype:
-        """The stored dtype: the native integer type of a phase that needed no resampling, else float32."""
+        """The stored dtype: the source's integer type, or float32."""
         return self._dataset(phase).dtype
 
     def volume(self, phase: str) -> np.ndarray:

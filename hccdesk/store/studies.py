@@ -56,9 +56,18 @@ def _on_grid(volume: Volume, reference: Volume) -> bool:
     )
 
 
-def _stored(array: np.ndarray) -> np.ndarray:
-    """Integer images keep their dtype (exact and half the size); anything else becomes float32."""
-    return array if np.issubdtype(array.dtype, np.integer) else array.astype(np.float32, copy=False)
+def _stored(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``array`` in the source's integer ``dtype`` (rounded), or float32 for a floating-point source.
+
+    Integer MR intensities keep their type after resampling: the rounding error (at most 0.5) is far below
+    the noise, and the file is half the size of float32 and reads twice as fast.
+    """
+    if not np.issubdtype(dtype, np.integer):
+        return array.astype(np.float32, copy=False)
+    if array.dtype == dtype:
+        return array
+    limits = np.iinfo(dtype)
+    return np.clip(np.rint(array), limits.min, limits.max).astype(dtype)
 
 
 def _affine_tuple(affine: np.ndarray) -> tuple[tuple[float, ...], ...]:
@@ -88,12 +97,13 @@ def build_study(images_path: Path, patient_id: str, study_id: str, volumes: Mapp
     for name in (p for p in PHASES if p in volumes):
         volume = volumes[name]
         if _on_grid(volume, reference):
-            arrays[name] = _stored(volume.array)
+            arrays[name] = _stored(volume.array, volume.array.dtype)
         else:
             # Imported here: scipy is only needed at import time, not by readers of the project.
             from hccdesk.imaging.resample import resample_to_grid
 
-            arrays[name] = resample_to_grid(volume, reference.shape, reference.affine, order=1)
+            resampled = resample_to_grid(volume, reference.shape, reference.affine, order=1)
+            arrays[name] = _stored(resampled, volume.array.dtype)
     write_images(images_path, study_id, reference.affine, arrays)
     phases = {
         name: PhaseInfo(

@@ -143,7 +143,7 @@ def test_study_phases_are_resampled_onto_the_arterial_grid(project: Project) -> 
     assert study.shape == SHAPE and list(study.phases) == ["arterial", "portal"]
     portal = study_volumes()["portal"]
     with project.images("S1") as images:
-        assert images.dtype("arterial") == np.int16 and images.dtype("portal") == np.float32
+        assert images.dtype("arterial") == np.int16 and images.dtype("portal") == np.int16
         resampled = images.volume("portal")
     # portal is shifted by (x 0, y 2, z 1.5) mm = (0, 4/3, 1/2) voxels: reference voxel (k, j, i) sits at
     # portal voxel (k - 0.5, j - 4/3, i); compare away from the edges where both grids overlap.
