@@ -74,6 +74,29 @@ def test_gantry_tilt_is_refused(tmp_path: Path) -> None:
     assert reason == "gantry_tilt" and "12.00 degrees" in message
 
 
+def test_long_oblique_stack_with_rounded_orientation_keeps_every_slice_at_its_position(
+    tmp_path: Path,
+) -> None:
+    angle = np.radians(17.3)
+    row = np.array([np.cos(angle), np.sin(angle), 0.0])
+    column = np.array([-np.sin(angle) * 0.8, np.cos(angle) * 0.8, -0.6])
+    normal = np.cross(row, column)
+    positions = np.array([-120.0, 40.0, 15.0]) + np.outer(np.arange(120) * 2.5, normal)
+    rounded = tuple(float(f"{v:.4f}") for v in (*row, *column))  # some scanners write 4 decimals
+    write_series(tmp_path, _slices(120), positions, orientation=rounded)
+    (volume,) = scan_paths([tmp_path]).volumes
+    centres = volume.voxel_to_world(np.c_[np.arange(120), np.zeros((120, 2))])
+    np.testing.assert_allclose(centres, positions, atol=1e-5)
+
+
+def test_slice_off_the_stack_line_is_refused(tmp_path: Path) -> None:
+    positions = axial_positions(6, 2.5)
+    positions[3, 0] += 0.8
+    write_series(tmp_path, _slices(6), positions)
+    reason, message = _refusal(tmp_path)
+    assert reason == "gantry_tilt" and "sideways" in message
+
+
 def test_mixed_orientation_is_refused(tmp_path: Path) -> None:
     write_series(tmp_path, _slices(6), axial_positions(6, 2.5), orientation=[AXIAL] * 3 + [CORONAL] * 3)
     assert _refusal(tmp_path)[0] == "mixed_orientation"
