@@ -99,9 +99,6 @@ class ProjectDocument(QtCore.QObject):
         self.undo_stack.setClean()
         self._emit_dirty()
 
-    def close(self) -> None:
-        self.project.close()
-
     def _changed(self, kind: str, record_id: str) -> None:
         if kind.startswith("lesion"):
             if self.selected and self.selected not in self.project.lesions:

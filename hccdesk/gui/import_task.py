@@ -43,10 +43,6 @@ class BackgroundTask(QtCore.QThread):
     def cancel(self) -> None:
         self._cancel.set()
 
-    @property
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
-
     def check(self) -> None:
         """Stop here if the user cancelled (call it between steps)."""
         if self._cancel.is_set():

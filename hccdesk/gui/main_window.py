@@ -18,6 +18,7 @@ from hccdesk.gui.dialogs import ask_unsaved, guarded, show_error
 from hccdesk.gui.document import ProjectDocument
 from hccdesk.gui.file_actions import FileActions
 from hccdesk.gui.inspector import Inspector
+from hccdesk.gui.job_panel import JobPanel
 from hccdesk.gui.phase_grid import PhaseGrid
 from hccdesk.gui.resources import app_icon, window_level_presets
 from hccdesk.gui.study_volumes import StudyVolumes
@@ -29,8 +30,6 @@ APP_NAME = "HCC Desk"
 
 class MainWindow(QtWidgets.QMainWindow):
     """The application window; :meth:`open_project` and :meth:`close_project` switch what it shows."""
-
-    project_opened = QtCore.Signal()
 
     def __init__(self, device: str = "") -> None:
         super().__init__()
@@ -56,7 +55,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.browser: Browser | None = None
         self.inspector: Inspector | None = None
         self.files = FileActions(self)
-        self.jobs = None  # JobPanel, created per project by _build_job_panel
+        self.jobs: JobPanel | None = None
         self._build_status_bar(device)
         self._build_actions()
         self._connect_grid()
@@ -249,11 +248,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._update_title()
         for warning in project.warnings:
             self.statusBar().showMessage(warning, 10000)
-        self.project_opened.emit()
 
     def _build_job_panel(self, document: ProjectDocument) -> None:
-        from hccdesk.gui.job_panel import JobPanel
-
         self.jobs = JobPanel(document, self)
         self.bottom_dock.setWidget(self.jobs)
 

@@ -29,7 +29,6 @@ class PhaseGrid(QtWidgets.QWidget):
     box_drawn = QtCore.Signal(object)  # Box
     box_edited = QtCore.Signal(str, object)  # lesion id, Box
     lesion_clicked = QtCore.Signal(str)
-    levels_changed = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -164,7 +163,6 @@ class PhaseGrid(QtWidgets.QWidget):
         for name in phases:
             self.views[name].set_levels((self.levels[name].low, self.levels[name].high))
         self.render()
-        self.levels_changed.emit()
 
     # --- lesions -----------------------------------------------------------------------------------------
     def set_lesions(self, lesions: Sequence[Lesion], selected: str | None) -> None:

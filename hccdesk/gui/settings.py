@@ -35,10 +35,6 @@ def remember_project(path: str) -> None:
     settings.setValue("last_project", path)
 
 
-def forget_last_project() -> None:
-    app_settings().remove("last_project")
-
-
 def last_project() -> str | None:
     value = app_settings().value("last_project")
     return str(value) if value else None
