@@ -65,17 +65,19 @@ def read_pending(folder: Path, generation: int) -> PendingRecovery | None:
     entries: list[dict[str, Any]] = []
     for raw in lines:
         try:
-            entries.append(json.loads(raw))
+            entry = json.loads(raw)
         except ValueError:
             break  # a torn line: the write of that edit never completed, and nothing after it exists
-    if not entries or entries[0].get("journal") != 1:
+        if not isinstance(entry, dict) or not ({"op", "kind"} <= entry.keys() or "journal" in entry):
+            break
+        entries.append(entry)
+    if not entries or entries[0].get("journal") != 1 or not isinstance(entries[0].get("generation"), int):
         return None
     header, edits = entries[0], entries[1:]
-    if not edits or int(header["generation"]) < generation:
+    if not edits or header["generation"] < generation:
         return None
-    return PendingRecovery(
-        tuple(edits), header["started"], edits[-1].get("time", header["started"]), int(header["generation"])
-    )
+    started = str(header.get("started", ""))
+    return PendingRecovery(tuple(edits), started, str(edits[-1].get("time", started)), header["generation"])
 
 
 class Journal:

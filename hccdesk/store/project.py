@@ -135,7 +135,12 @@ class Project:
         lock, note = (None, None) if read_only else ProjectLock.acquire(folder)
         try:
             loaded = projectfile.load(folder, writable=not read_only)
-            project = cls(folder, loaded.doc, lock=lock)
+            try:
+                project = cls(folder, loaded.doc, lock=lock)
+            except (KeyError, TypeError, ValueError) as error:
+                raise ProjectError(
+                    f"{loaded.path} holds a record this HCC Desk cannot read: {error!r}"
+                ) from error
             project.warnings = loaded.warnings + ([note] if note else [])
             project._take_pending(read_pending(folder, project._generation), recover)
         except BaseException:
