@@ -3,20 +3,23 @@
 Every file is parsed with ``stop_before_pixels``, so a folder of hundreds of slices is sorted, grouped and
 checked before a single pixel is decoded.  A *plane* is one positioned 2D image: a classic single-frame file,
 one frame of an Enhanced (multi-frame) file (geometry from its functional groups), or one tile of a Siemens
-MOSAIC (geometry from the CSA image header).  Files that cannot become planes (not DICOM, SR, SEG,
+MOSAIC (geometry from the CSA image header; :mod:`~hccdesk.imaging.enhanced` and
+:mod:`~hccdesk.imaging.mosaic` read those two).  Files that cannot become planes (not DICOM, SR, SEG,
 presentation states, DICOMDIRs, objects without pixels or without patient-space geometry, colour images,
 truncated pixel data) are reported as :class:`NotAnImage` with the reason, never as a traceback.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import struct
-import warnings
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from hccdesk.imaging.dicom_planes import NotAnImage, PixelLayout, Plane, geometry, rescale
+from hccdesk.imaging.dicom_values import as_float, as_int, as_list, first
+from hccdesk.imaging.enhanced import enhanced_planes
+from hccdesk.imaging.mosaic import mosaic_planes
 
 NATIVE_LITTLE_ENDIAN = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
 """Implicit and Explicit VR Little Endian: pixel data that can be read straight from the file."""
@@ -38,78 +41,6 @@ _NON_IMAGE_SOP_PREFIXES: dict[str, str] = {
     "1.2.840.10008.5.1.4.1.1.9.": "a waveform",
 }
 """SOP classes that are never grey-level image slices, even when they carry pixel data (e.g. DICOM-SEG)."""
-
-
-class NotAnImage(Exception):  # noqa: N818  (a verdict about a file, not an error of the program)
-    """A file that is skipped by the importer; ``str(error)`` is the reason shown to the user."""
-
-
-@dataclass(frozen=True)
-class PixelLayout:
-    """How to decode a file's pixel data, read from the header pass.
-
-    ``offset`` is the byte position of the PixelData value when it can be read directly (native little-endian,
-    single frame, defined length); the pixel pass then skips pydicom entirely for such files.
-    """
-
-    transfer_syntax: str
-    rows: int
-    columns: int
-    bits_allocated: int
-    bits_stored: int
-    pixel_representation: int
-    photometric: str
-    number_of_frames: int
-    offset: int | None = None
-    mosaic_tiles: int = 0
-
-
-@dataclass(frozen=True)
-class Plane:
-    """One positioned 2D image.
-
-    ``orientation`` is ImageOrientationPatient (row cosine r, then column cosine c), ``position`` the LPS
-    centre of its first pixel, ``pixel_spacing`` (row spacing, column spacing) = (sy, sx) as in DICOM.
-    The temporal attributes are whatever the file carries; the series builder decides which one splits.
-    """
-
-    path: str
-    frame: int | None
-    tile: int | None
-    study_uid: str
-    series_uid: str
-    series_description: str
-    image_type: tuple[str, ...]
-    orientation: tuple[float, ...]
-    position: tuple[float, float, float]
-    pixel_spacing: tuple[float, float]
-    slope: float
-    intercept: float
-    layout: PixelLayout
-    temporal_position: float | None = None
-    trigger_time: float | None = None
-    acquisition_time: str = ""
-    acquisition_number: int | None = None
-    instance_number: int | None = None
-    echo: float | None = None
-    stack_id: str = ""
-    spacing_between_slices: float | None = None
-    sop_instance_uid: str = ""
-
-    @property
-    def source_name(self) -> str:
-        """File name, plus ``#frameN`` or ``#tileN`` for a plane that is part of a file."""
-        name = os.path.basename(self.path)
-        if self.tile is not None:
-            return f"{name}#tile{self.tile}"
-        if self.frame is not None:
-            return f"{name}#frame{self.frame}"
-        return name
-
-    @property
-    def acquisition_seconds(self) -> float | None:
-        """AcquisitionTime as seconds since midnight, or None."""
-        return time_to_seconds(self.acquisition_time)
 
 
 def read_planes(path: str | Path) -> list[Plane]:
@@ -188,7 +119,7 @@ def _planes_of(path: str, ds: Any, pixel_header: tuple[int, int, int] | None) ->
         raise NotAnImage(f"a colour image ({photometric}), not a grey-level slice")
     layout = _layout(ds, pixel_header)
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
-        return _enhanced_planes(path, ds, layout)
+        return enhanced_planes(path, ds, layout)
     if layout.number_of_frames > 1:
         raise NotAnImage(
             f"a {layout.number_of_frames}-frame image without functional groups: its frames have no positions"
@@ -196,8 +127,8 @@ def _planes_of(path: str, ds: Any, pixel_header: tuple[int, int, int] | None) ->
     common = _common(path, ds, layout)
     image_type = common["image_type"]
     if "MOSAIC" in image_type:
-        return _mosaic_planes(ds, common)
-    orientation, position, spacing = _geometry(ds)
+        return mosaic_planes(ds, common)
+    orientation, position, spacing = geometry(ds)
     return [
         Plane(
             frame=None, tile=None, orientation=orientation, position=position, pixel_spacing=spacing, **common
@@ -236,193 +167,26 @@ def _layout(ds: Any, pixel_header: tuple[int, int, int]) -> PixelLayout:
 
 def _common(path: str, ds: Any, layout: PixelLayout) -> dict[str, Any]:
     """Plane fields shared by every plane of a classic (non-Enhanced) file."""
-    slope, intercept = _rescale(ds)
+    slope, intercept = rescale(ds)
     temporal = ds.get("TemporalPositionIdentifier")
     return {
         "path": path,
         "study_uid": str(ds.get("StudyInstanceUID", "")),
         "series_uid": str(ds.get("SeriesInstanceUID", "")),
         "series_description": str(ds.get("SeriesDescription", "") or ""),
-        "image_type": tuple(str(v) for v in _as_list(ds.get("ImageType"))),
+        "image_type": tuple(str(v) for v in as_list(ds.get("ImageType"))),
         "slope": slope,
         "intercept": intercept,
         "layout": layout,
-        "temporal_position": _float(temporal),
-        "trigger_time": _float(ds.get("TriggerTime")),
+        "temporal_position": as_float(temporal),
+        "trigger_time": as_float(ds.get("TriggerTime")),
         "acquisition_time": str(ds.get("AcquisitionTime", "") or ds.get("ContentTime", "") or ""),
-        "acquisition_number": _int(ds.get("AcquisitionNumber")),
-        "instance_number": _int(ds.get("InstanceNumber")),
-        "echo": _float(_first(ds.get("EchoNumbers"))),
-        "spacing_between_slices": _float(ds.get("SpacingBetweenSlices")),
+        "acquisition_number": as_int(ds.get("AcquisitionNumber")),
+        "instance_number": as_int(ds.get("InstanceNumber")),
+        "echo": as_float(first(ds.get("EchoNumbers"))),
+        "spacing_between_slices": as_float(ds.get("SpacingBetweenSlices")),
         "sop_instance_uid": str(ds.get("SOPInstanceUID", "")),
     }
-
-
-def _geometry(ds: Any) -> tuple[tuple[float, ...], tuple[float, float, float], tuple[float, float]]:
-    orientation = _floats(ds.get("ImageOrientationPatient"), 6)
-    position = _floats(ds.get("ImagePositionPatient"), 3)
-    spacing = _floats(ds.get("PixelSpacing"), 2)
-    if orientation is None or position is None:
-        raise NotAnImage(
-            "no ImagePositionPatient/ImageOrientationPatient: the image has no place in patient space"
-        )
-    if spacing is None or min(spacing) <= 0:
-        raise NotAnImage("no valid PixelSpacing: the image has no physical size")
-    _check_orientation(orientation)
-    return orientation, position, spacing  # type: ignore[return-value]
-
-
-def _check_orientation(orientation: tuple[float, ...]) -> None:
-    row, column = orientation[:3], orientation[3:]
-    norm_r = math.sqrt(sum(v * v for v in row))
-    norm_c = math.sqrt(sum(v * v for v in column))
-    dot = sum(a * b for a, b in zip(row, column, strict=True))
-    if norm_r < 0.5 or norm_c < 0.5 or abs(dot) > 0.01 * norm_r * norm_c:
-        raise NotAnImage(f"invalid ImageOrientationPatient {list(orientation)}")
-
-
-def _mosaic_planes(ds: Any, common: dict[str, Any]) -> list[Plane]:
-    """Un-pack a Siemens MOSAIC: tile positions from the CSA header's NumberOfImagesInMosaic and slice normal.
-
-    DICOM's ImagePositionPatient of a mosaic is that of the whole mosaic's first pixel; the first tile's first
-    pixel sits half the unused mosaic extent further along r and c (the centre of the mosaic is the centre of
-    each tile).  Tile k lies k x SpacingBetweenSlices along the CSA SliceNormalVector, which may point
-    against r x c (sagittal), so planes carry positions and the series builder sorts them like any stack.
-    """
-    import numpy as np
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from nibabel.nicom import csareader
-
-    try:
-        csa = csareader.get_csa_header(ds, "image")
-        count = int(csareader.get_n_mosaic(csa)) if csa else 0
-        normal = csareader.get_slice_normal(csa) if csa else None
-    except Exception as error:  # a damaged CSA header is a damaged file, whatever nibabel raises
-        raise NotAnImage(f"a Siemens MOSAIC with an unreadable CSA header ({error})") from error
-    if count <= 0 or normal is None:
-        raise NotAnImage(
-            "a Siemens MOSAIC without NumberOfImagesInMosaic/SliceNormalVector in its CSA header"
-        )
-    orientation, position, spacing = _geometry(ds)
-    layout: PixelLayout = common["layout"]
-    grid = math.ceil(math.sqrt(count))
-    tile_rows, tile_columns = layout.rows // grid, layout.columns // grid
-    step = common["spacing_between_slices"] or _float(ds.get("SliceThickness"))
-    if not step:
-        raise NotAnImage("a Siemens MOSAIC without SpacingBetweenSlices or SliceThickness")
-    row_cosine, column_cosine = np.array(orientation[:3]), np.array(orientation[3:])
-    first = (
-        np.array(position)
-        + column_cosine * spacing[0] * (layout.rows - tile_rows) / 2
-        + row_cosine * spacing[1] * (layout.columns - tile_columns) / 2
-    )
-    normal = np.asarray(normal, dtype=np.float64) / np.linalg.norm(normal)
-    tile_layout = replace(layout, offset=None, mosaic_tiles=count)
-    fields = {**common, "layout": tile_layout}
-    return [
-        Plane(
-            frame=None,
-            tile=tile,
-            orientation=orientation,
-            position=tuple(float(v) for v in first + tile * step * normal),  # type: ignore[arg-type]
-            pixel_spacing=spacing,
-            **fields,
-        )
-        for tile in range(count)
-    ]
-
-
-def mosaic_tile_shape(layout: PixelLayout) -> tuple[int, int, int]:
-    """``(grid, tile_rows, tile_columns)`` of a mosaic layout."""
-    grid = math.ceil(math.sqrt(layout.mosaic_tiles))
-    return grid, layout.rows // grid, layout.columns // grid
-
-
-def _enhanced_planes(path: str, ds: Any, layout: PixelLayout) -> list[Plane]:
-    """One plane per frame of an Enhanced multi-frame object, from shared + per-frame functional groups."""
-    shared = ds.get("SharedFunctionalGroupsSequence")
-    shared_item = shared[0] if shared else None
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
-    if len(per_frame) not in (0, layout.number_of_frames):
-        raise NotAnImage(f"{len(per_frame)} per-frame functional groups for {layout.number_of_frames} frames")
-    image_type = tuple(str(v) for v in _as_list(ds.get("ImageType")))
-    base_slope, base_intercept = _rescale(ds)
-    planes = []
-    for index in range(layout.number_of_frames):
-        item = per_frame[index] if per_frame else None
-
-        def group(keyword: str, item: Any = item) -> Any:
-            for source in (item, shared_item):
-                if source is not None and keyword in source and source[keyword].value:
-                    return source[keyword].value[0]
-            return None
-
-        position = _floats(_attr(group("PlanePositionSequence"), "ImagePositionPatient"), 3)
-        orientation = _floats(_attr(group("PlaneOrientationSequence"), "ImageOrientationPatient"), 6)
-        measures = group("PixelMeasuresSequence")
-        spacing = _floats(_attr(measures, "PixelSpacing"), 2)
-        if position is None or orientation is None or spacing is None or min(spacing) <= 0:
-            raise NotAnImage(
-                "an Enhanced multi-frame image without plane position, orientation or pixel spacing in its "
-                "functional groups: its frames have no place in patient space"
-            )
-        _check_orientation(orientation)
-        transform = group("PixelValueTransformationSequence")
-        slope = _float(_attr(transform, "RescaleSlope"))
-        intercept = _float(_attr(transform, "RescaleIntercept"))
-        content = group("FrameContentSequence")
-        frame_type = _frame_type(item) or _frame_type(shared_item) or image_type
-        echo = group("MREchoSequence")
-        acquired = str(_attr(content, "FrameAcquisitionDateTime") or "")
-        planes.append(
-            Plane(
-                path=path,
-                frame=index,
-                tile=None,
-                study_uid=str(ds.get("StudyInstanceUID", "")),
-                series_uid=str(ds.get("SeriesInstanceUID", "")),
-                series_description=str(ds.get("SeriesDescription", "") or ""),
-                image_type=tuple(str(v) for v in _as_list(frame_type)),
-                orientation=orientation,
-                position=position,  # type: ignore[arg-type]
-                pixel_spacing=spacing,  # type: ignore[arg-type]
-                slope=base_slope if slope is None else slope,
-                intercept=base_intercept if intercept is None else intercept,
-                layout=layout,
-                temporal_position=_float(_attr(content, "TemporalPositionIndex")),
-                trigger_time=_float(
-                    _attr(group("CardiacSynchronizationSequence"), "NominalCardiacTriggerDelayTime")
-                ),
-                acquisition_time=acquired[8:]
-                if len(acquired) > 8
-                else str(ds.get("AcquisitionTime", "") or ""),
-                acquisition_number=_int(ds.get("AcquisitionNumber")),
-                instance_number=_int(ds.get("InstanceNumber")),
-                echo=_float(_attr(echo, "EffectiveEchoTime")),
-                stack_id=str(_attr(content, "StackID") or ""),
-                spacing_between_slices=_float(_attr(measures, "SpacingBetweenSlices")),
-                sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
-            )
-        )
-    return planes
-
-
-def _frame_type(item: Any) -> Any:
-    """FrameType from whichever ``*FrameTypeSequence`` (MR, CT, ...) the functional group item holds."""
-    if item is None:
-        return None
-    for element in item:
-        if element.VR == "SQ" and element.keyword.endswith("FrameTypeSequence") and element.value:
-            return element.value[0].get("FrameType")
-    return None
-
-
-def _rescale(ds: Any) -> tuple[float, float]:
-    slope = _float(ds.get("RescaleSlope"))
-    intercept = _float(ds.get("RescaleIntercept"))
-    return (1.0 if slope is None or slope == 0 else slope), (0.0 if intercept is None else intercept)
 
 
 def _meta(ds: Any, keyword: str) -> Any:
@@ -434,56 +198,3 @@ def _uid_name(uid: str) -> str:
     from pydicom.uid import UID
 
     return UID(uid).name if uid else ""
-
-
-def _attr(item: Any, keyword: str) -> Any:
-    return None if item is None else item.get(keyword)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str | bytes):
-        return [value]
-    try:
-        return list(value)
-    except TypeError:
-        return [value]
-
-
-def _first(value: Any) -> Any:
-    items = _as_list(value)
-    return items[0] if items else None
-
-
-def _float(value: Any) -> float | None:
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        return None
-    return result if math.isfinite(result) else None
-
-
-def _int(value: Any) -> int | None:
-    number = _float(value)
-    return None if number is None else int(number)
-
-
-def _floats(value: Any, count: int) -> tuple[float, ...] | None:
-    items = [_float(v) for v in _as_list(value)]
-    if len(items) != count or any(v is None for v in items):
-        return None
-    return tuple(items)  # type: ignore[arg-type]
-
-
-def time_to_seconds(text: str) -> float | None:
-    """DICOM TM (``HHMMSS.ffffff``, or the old ``HH:MM:SS``) as seconds since midnight, or None."""
-    text = (text or "").strip().replace(":", "")
-    if not text:
-        return None
-    whole, _, fraction = text.partition(".")
-    if not whole.isdigit():
-        return None
-    whole = whole.ljust(6, "0")
-    hours, minutes, seconds = int(whole[:2]), int(whole[2:4]), int(whole[4:6])
-    return hours * 3600 + minutes * 60 + seconds + (float("0." + fraction) if fraction.isdigit() else 0.0)

@@ -22,8 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from hccdesk.errors import ImportRefused
-from hccdesk.imaging.dicom_headers import NATIVE_LITTLE_ENDIAN, PixelLayout, Plane, mosaic_tile_shape
+from hccdesk.imaging.dicom_headers import NATIVE_LITTLE_ENDIAN
+from hccdesk.imaging.dicom_planes import PixelLayout, Plane
 from hccdesk.imaging.dicom_series import StackPlan
+from hccdesk.imaging.mosaic import mosaic_tile_shape
 
 READ_THREADS = min(8, (os.cpu_count() or 2) * 2)
 """Worker threads for the pixel pass (I/O bound for raw files, GIL-free in the codec plugins)."""

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from hccdesk.errors import ImportRefused
-from hccdesk.imaging.dicom_headers import Plane
+from hccdesk.imaging.dicom_planes import Plane
 
 MIN_SLICES = 3
 """A volume needs at least this many slices; 1 and 2 slice "volumes" are refused (too_few_slices)."""

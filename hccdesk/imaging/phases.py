@@ -27,7 +27,7 @@ import os
 import re
 from collections.abc import Sequence
 
-from hccdesk.imaging.dicom_headers import time_to_seconds
+from hccdesk.imaging.dicom_values import time_to_seconds
 from hccdesk.imaging.volume import PHASES, Volume
 
 _EXCLUDE = {"sub", "subtraction", "subtracted", "hbp", "hepatobiliary", "hb"}

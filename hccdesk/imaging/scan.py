@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from hccdesk.errors import ImportRefused, InputError
-from hccdesk.imaging.dicom_headers import NotAnImage, Plane, read_planes
+from hccdesk.imaging.dicom_headers import read_planes
 from hccdesk.imaging.dicom_pixels import read_stack
+from hccdesk.imaging.dicom_planes import NotAnImage, Plane
 from hccdesk.imaging.dicom_series import StackPlan, plan_stacks
 from hccdesk.imaging.dicom_tags import read_technical_tags
 from hccdesk.imaging.nifti import is_nifti_path, read_nifti
