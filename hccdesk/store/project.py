@@ -33,7 +33,6 @@ from hccdesk.store.records import Box, Lesion, ModelRecord, Prediction, RunRecor
 from hccdesk.store.studies import build_study, check_id
 
 IMAGES_DIR = "images"
-PROJECT_SUFFIX = ".hccdesk"
 LESION_FIELDS = frozenset({"box", "grade", "notes"})
 
 Observer = Callable[[str, str], None]
@@ -252,11 +251,6 @@ class Project:
 
     # --------------------------------------------------------------------------------------------- reading
     @property
-    def name(self) -> str:
-        """The folder name without ``.hccdesk``."""
-        return self.folder.name.removesuffix(PROJECT_SUFFIX)
-
-    @property
     def studies(self) -> Mapping[str, Study]:
         return MappingProxyType(self._studies)
 
@@ -303,10 +297,8 @@ class Project:
         return f"{prefix}-{number:04d}"
 
     def add_observer(self, callback: Observer) -> None:
+        """Call ``callback(kind, record_id)`` after every change (see the module docstring)."""
         self._observers.append(callback)
-
-    def remove_observer(self, callback: Observer) -> None:
-        self._observers.remove(callback)
 
     # --------------------------------------------------------------------------------------------- editing
     def add_study(self, patient_id: str, study_id: str, volumes: Mapping[str, Volume]) -> Study:

@@ -133,9 +133,12 @@ def save_atomically(folder: Path, doc: Document) -> None:
     except ProjectError:
         remove_if_exists(tmp)
         raise
-    if main.exists():
-        _keep_backup(main, folder / BACKUP_FILE)
-    publish(tmp, main)
+    try:
+        if main.exists():
+            _keep_backup(main, folder / BACKUP_FILE)
+        publish(tmp, main)
+    except OSError as error:
+        raise ProjectError(f"could not replace {main}: {error}; the previous save is still there") from error
 
 
 @dataclass
