@@ -91,10 +91,17 @@ class Inspector(QtWidgets.QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        """Show the document's selected lesion as it is now in the project."""
-        if self._notes_timer.isActive() and self._lesion is not None:
-            self.commit_notes()
+        """Show the document's selected lesion as it is now in the project.
+
+        Notes still being typed stay in the editor while the same lesion is shown (this may run inside another
+        edit's undo command, where pushing the notes command would nest); they are committed when the
+        selection moves on, and by :meth:`commit_notes` before an undo or redo.
+        """
         selected = self._document.selected
+        typing = self._notes_timer.isActive() and self._lesion is not None
+        if typing and self._lesion.id != selected:
+            self.commit_notes()
+            typing = False
         lesion = self._document.project.lesions.get(selected) if selected else None
         self._lesion = lesion
         self.setEnabled(lesion is not None)
@@ -126,7 +133,7 @@ class Inspector(QtWidgets.QWidget):
         self.label_label.setText(
             f"{lesion.label} grade (Edmondson {ROMAN[lesion.grade]})" if lesion.grade else "unknown"
         )
-        if self.notes_edit.toPlainText() != lesion.notes:
+        if not typing and self.notes_edit.toPlainText() != lesion.notes:
             self._set_notes(lesion.notes)
         prediction = self._document.latest_predictions().get(lesion.id)
         self.prediction_label.setText(

@@ -422,12 +422,19 @@ class MainWindow(QtWidgets.QMainWindow):
     @guarded("Undo failed")
     def undo(self) -> None:
         if self.document is not None:
+            self._commit_typing()
             self.document.undo_stack.undo()
 
     @guarded("Redo failed")
     def redo(self) -> None:
         if self.document is not None:
+            self._commit_typing()
             self.document.undo_stack.redo()
+
+    def _commit_typing(self) -> None:
+        """Notes being typed become their own undo step first, so Ctrl+Z undoes them, not an older edit."""
+        if self.inspector is not None:
+            self.inspector.commit_notes()
 
     # --- jobs --------------------------------------------------------------------------------------------
     @guarded("Cannot grade")

@@ -125,7 +125,8 @@ def test_notes_typed_in_the_inspector_are_one_undo_step(window, qtbot: QtBot) ->
     edit.setFocus()
     edit.moveCursor(QtGui.QTextCursor.MoveOperation.End)
     qtbot.keyClicks(edit, " arterial washout")
-    window.inspector.commit_notes()
-    assert document.project.lesions[selected].notes == before + " arterial washout"
-    window.undo()
+    window.undo()  # while still typing: the typed notes are committed, then undone as one step
     assert document.project.lesions[selected].notes == before
+    assert edit.toPlainText() == before
+    window.redo()
+    assert document.project.lesions[selected].notes == before + " arterial washout"
