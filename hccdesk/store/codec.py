@@ -15,9 +15,6 @@ import numpy as np
 
 from hccdesk.store.records import Box, Lesion, ModelRecord, PhaseInfo, Prediction, RunRecord, Study
 
-KINDS: tuple[str, ...] = ("study", "lesion", "run", "model", "prediction")
-"""The record kinds a project holds, in the order they are written."""
-
 
 def _plain(value: Any) -> Any:
     """``json.dumps`` fallback for numpy scalars and arrays that records may carry (metrics, tags)."""
@@ -81,7 +78,7 @@ def lesion_from_dict(d: dict[str, Any]) -> Lesion:
 
 
 def from_dict(kind: str, d: dict[str, Any]) -> Any:
-    """Rebuild a record of ``kind`` (one of :data:`KINDS`) from its dict."""
+    """Rebuild a record of ``kind`` (``study``, ``lesion``, ``run``, ``model`` or ``prediction``)."""
     if kind == "study":
         return study_from_dict(d)
     if kind == "lesion":
