@@ -39,7 +39,7 @@ def mosaic_planes(ds: Any, common: dict[str, Any]) -> list[Plane]:
     layout: PixelLayout = common["layout"]
     tile_layout = replace(layout, offset=None, mosaic_tiles=count)
     _, tile_rows, tile_columns = mosaic_tile_shape(tile_layout)
-    step = common["spacing_between_slices"] or as_float(ds.get("SliceThickness"))
+    step = abs(common["spacing_between_slices"] or as_float(ds.get("SliceThickness")) or 0.0)
     if not step:
         raise NotAnImage("a Siemens MOSAIC without SpacingBetweenSlices or SliceThickness")
     row_cosine, column_cosine = np.array(orientation[:3]), np.array(orientation[3:])
