@@ -97,8 +97,10 @@ class FileActions(QtCore.QObject):
         def build(task: BackgroundTask) -> Path:
             from hccdesk.phantom.demo import build_demo
 
-            task.report(0, 0, f"Building the demo cohort in {folder} (first time only)…")
-            return build_demo(folder)
+            task.report(0, 0, f"Building the demo cohort in {folder} (first time only, a few minutes)…")
+            path = build_demo(folder)
+            task.check()  # cancelled while building: the finished demo stays for next time, but is not opened
+            return path
 
         self.run("Preparing the demo project", build, lambda path: self.open_path(Path(path)))
 

@@ -2,8 +2,9 @@
 
 Imports (scan, decode, resample, write ``images/*.h5``) and building the demo take seconds to minutes, so they
 run in a QThread while a window-modal progress dialog keeps the user from editing the project underneath
-(the project has one writer).  Cancel is honoured between steps: a step that reads (a scan) is abandoned and
-its result dropped, a step that writes is allowed to finish so the project is never left half-written.
+(the project has one writer).  Cancel is honoured where the work calls :meth:`BackgroundTask.check`, between
+steps: a step that writes (a study into the project) always finishes, so nothing is left half-written, and
+what it wrote is kept.
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ class BackgroundTask(QtCore.QThread):
     def run(self) -> None:
         try:
             result = self._function(self)
-            self.check()
         except TaskCancelledError:
             self.cancelled.emit()
         except Exception as error:

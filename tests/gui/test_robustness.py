@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
+
+from hccdesk.gui.import_task import BackgroundTask
 
 
 def test_importing_a_broken_file_shows_the_error_and_the_app_continues(
@@ -46,3 +49,26 @@ def test_the_gui_modules_do_not_import_tensorflow() -> None:
         env={"QT_QPA_PLATFORM": "offscreen"},
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_background_task_stops_at_its_next_step_when_cancelled(qtbot: QtBot) -> None:
+    steps: list[int] = []
+    release = threading.Event()
+
+    def work(task: BackgroundTask) -> str:
+        for step in range(100):
+            task.check()
+            steps.append(step)
+            task.report(step, 100, f"step {step}")
+            release.wait(5)
+        return "finished"
+
+    task = BackgroundTask(work)
+    results: list[object] = []
+    task.succeeded.connect(results.append)
+    with qtbot.waitSignal(task.cancelled, timeout=10_000):
+        task.start()
+        task.cancel()
+        release.set()
+    task.wait()
+    assert not results and len(steps) < 100
