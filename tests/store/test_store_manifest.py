@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from storekit import study_volumes
 
 from hccdesk.errors import CsvError
+from hccdesk.imaging.dicom_writer import axial_positions, write_series
 from hccdesk.imaging.nifti import write_nifti
 from hccdesk.store.interop import import_manifest
 from hccdesk.store.manifest import ManifestImportError
@@ -113,3 +115,20 @@ def test_fuzzed_manifests_import_whole_studies_or_name_lines(cohort: Path, tmp_p
             for study in studies:  # every study that got in has every phase its rows named
                 assert set(study.phases) == {r[2] for r in rows if r[1] == study.id}
     assert refused > 15
+
+
+def test_rows_may_share_one_dynamic_series(project: Project, tmp_path: Path) -> None:
+    """One DICOM series with four temporal positions: each row's phase picks its volume."""
+    rng = np.random.default_rng(0)
+    slices = (rng.random((4 * 6, 24, 20)) * 300).astype(np.int16)
+    positions = np.concatenate([axial_positions(6, 3.0)] * 4)
+    temporal = [t + 1 for t in range(4) for _ in range(6)]
+    write_series(
+        tmp_path / "dynamic", slices, positions, temporal_positions=temporal, description="t1_dynamic"
+    )
+    rows = [f"P5,S5,{phase},dynamic" for phase in ("pre", "arterial", "delayed")]
+    (study,) = import_manifest(project, _manifest(tmp_path, rows))
+    assert list(study.phases) == ["pre", "arterial", "delayed"]
+    with project.images("S5") as images:
+        assert np.array_equal(images.volume("delayed"), slices[18:24])
+        assert np.array_equal(images.volume("pre"), slices[:6])
