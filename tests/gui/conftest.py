@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,37 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 pytestmark = pytest.mark.gui
+FORBIDDEN = ("tensorflow", "keras")
+"""Top-level packages the GUI process must never import (DESIGN §1.2)."""
+
+
+class ImportBlocker(importlib.abc.MetaPathFinder):
+    """Refuses and records imports of :data:`FORBIDDEN` packages."""
+
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in FORBIDDEN:
+            self.attempts.append(name)
+            raise ImportError(f"the GUI process must not import {name} (DESIGN section 1.2)")
+        return None
+
+
+@pytest.fixture(autouse=True)
+def tensorflow_stays_out() -> Iterator[ImportBlocker]:
+    """Every GUI test runs with TensorFlow and Keras unimportable, even when other areas' tests loaded them
+    into this pytest process first: they are hidden from ``sys.modules`` and put back afterwards."""
+    hidden = {name: sys.modules.pop(name) for name in list(sys.modules) if name.split(".")[0] in FORBIDDEN}
+    blocker = ImportBlocker()
+    sys.meta_path.insert(0, blocker)
+    try:
+        yield blocker
+    finally:
+        sys.meta_path.remove(blocker)
+        loaded = [name for name in sys.modules if name.split(".")[0] in FORBIDDEN]
+        sys.modules.update(hidden)
+    assert not blocker.attempts and not loaded, f"the GUI imported {blocker.attempts or loaded}"
 
 
 class DialogRecorder:
