@@ -76,9 +76,15 @@ class Browser(QtWidgets.QWidget):
     def _show_selection(self) -> None:
         row = self.model.row_of(self._document.selected) if self._document.selected else -1
         current = self.table.selectionModel().currentIndex()
-        if row < 0 or (current.isValid() and current.row() == row):
-            return
         blocker = QtCore.QSignalBlocker(self.table.selectionModel())
+        if row < 0:
+            self.table.clearSelection()
+            self.table.selectionModel().clearCurrentIndex()
+            del blocker
+            self.table.viewport().update()
+            return
+        if current.isValid() and current.row() == row:
+            return
         self.table.selectRow(row)
         self.table.selectionModel().setCurrentIndex(
             self.model.index(row, 0), QtCore.QItemSelectionModel.SelectionFlag.NoUpdate

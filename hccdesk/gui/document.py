@@ -46,9 +46,15 @@ class ProjectDocument(QtCore.QObject):
 
     # --- navigation ---------------------------------------------------------------------------------------
     def show_study(self, study_id: str) -> None:
-        if study_id != self.study_id:
-            self.study_id = study_id
-            self.study_changed.emit(study_id)
+        """Show another study; a selected lesion of the previous study is deselected."""
+        if study_id == self.study_id:
+            return
+        selected = self.project.lesions.get(self.selected) if self.selected else None
+        if selected is not None and selected.study_id != study_id:
+            self.selected = ""
+            self.selection_changed.emit("")
+        self.study_id = study_id
+        self.study_changed.emit(study_id)
 
     def select(self, lesion_id: str) -> None:
         """Select a lesion (showing its study first) or clear the selection with ``""``."""
