@@ -52,8 +52,18 @@ def write_images(path: Path, study_id: str, affine: np.ndarray, phases: Mapping[
     if len(shapes) != 1:
         raise ValueError(f"phases of one study must share the reference grid, got shapes {shapes}")
     tmp = path.with_name(path.name + ".tmp")
+    try:
+        _write(tmp, study_id, affine, phases)
+        fsync_file(tmp)
+        publish(tmp, path)
+    except OSError as error:
+        remove_if_exists(tmp)
+        raise ProjectError(f"could not write the study images {path}: {error}") from error
+
+
+def _write(tmp: Path, study_id: str, affine: np.ndarray, phases: Mapping[str, np.ndarray]) -> None:
     remove_if_exists(tmp)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(tmp, "w", locking="best-effort") as f:
         f.attrs["format"] = IMAGES_FORMAT
         f.attrs["schema_version"] = IMAGES_SCHEMA
@@ -64,8 +74,6 @@ def write_images(path: Path, study_id: str, affine: np.ndarray, phases: Mapping[
             group.create_dataset(
                 name, data=array, chunks=chunk_shape(array.shape), compression=COMPRESSION, shuffle=True
             )
-    fsync_file(tmp)
-    publish(tmp, path)
 
 
 class StudyImages:

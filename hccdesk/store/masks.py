@@ -40,11 +40,14 @@ def label_map(study: Study, lesions: list[Lesion]) -> np.ndarray:
 
 def export_masks(project: Project, outdir: str | Path) -> list[Path]:
     """Write each study's reference volume and lesion label map into ``outdir``; returns the files written."""
-    outdir = Path(outdir)
     try:
-        outdir.mkdir(parents=True, exist_ok=True)
+        return _export(project, Path(outdir))
     except OSError as error:
-        raise InputError(f"cannot create {outdir}: {error.strerror or error}") from error
+        raise InputError(f"cannot write the masks to {outdir}: {error.strerror or error}") from error
+
+
+def _export(project: Project, outdir: Path) -> list[Path]:
+    outdir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     table = io.StringIO(newline="")
     rows = csv.writer(table, lineterminator="\n")

@@ -442,7 +442,13 @@ class Project:
         assert self._journal is not None
         # Applying the journaled text (not ``entry``) gives the project its own copy of every record, so a
         # caller that mutates its RunRecord afterwards cannot change the project behind the journal's back.
-        self._apply(json.loads(self._journal.append(entry)))
+        try:
+            text = self._journal.append(entry)
+        except OSError as error:
+            raise ProjectError(
+                f"could not record the edit in {self._journal.path}: {error}; nothing changed"
+            ) from error
+        self._apply(json.loads(text))
         self.dirty = True
 
     def _apply(self, entry: dict[str, Any]) -> None:

@@ -57,6 +57,8 @@ def test_create_import_lesions_and_masks(
     assert (tmp_path / "out.csv").read_text().splitlines()[1] == "L1,S1,1,2,3,5,10,12,4,"
     assert main(["export-masks", str(project), str(tmp_path / "masks")]) == 0
     assert (tmp_path / "masks" / "S1_lesions.nii.gz").exists()
+    assert main(["export-masks", str(project), str(lesions)]) == 2  # a file where the folder should be
+    assert "cannot write the masks" in _error(capsys)
     capsys.readouterr()
     assert main(["project", "info", str(project), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
