@@ -24,6 +24,11 @@ BASE_SIGNAL = 250.0
 
 REFERENCE = PHASES.index("arterial")
 
+SLOPE_SHARE = 0.25
+"""Share of studies stored through a fractional RescaleSlope (Philips style) rather than raw values.  Such
+series import as float32, which stores about three times larger, so a quarter exercises that path without
+bloating the demo."""
+
 
 @dataclass(frozen=True)
 class Acquisition:
@@ -72,7 +77,12 @@ def sample_acquisition(rng: np.random.Generator) -> Acquisition:
     bias = rng.uniform(0.15, 0.3) if field == 3.0 else rng.uniform(0.1, 0.2)
     motions = tuple(np.eye(4) if phase == REFERENCE else _rigid(rng) for phase in range(len(PHASES)))
     return Acquisition(
-        field, float(snr), float(rng.uniform(0.5, 2.0)), float(bias), bool(rng.random() < 0.5), motions
+        field,
+        float(snr),
+        float(rng.uniform(0.5, 2.0)),
+        float(bias),
+        bool(rng.random() < SLOPE_SHARE),
+        motions,
     )
 
 

@@ -30,25 +30,27 @@ def _files(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory: pytest.TempPathFactory):
     return write_cohort(
-        tmp_path_factory.mktemp("phantom") / "out", lesions=3, seed=7, formats=("dicom", "nifti")
+        tmp_path_factory.mktemp("phantom") / "out", lesions=3, seed=8, formats=("dicom", "nifti")
     )
 
 
 def test_same_seed_gives_identical_bytes(cohort, tmp_path: Path) -> None:
-    again = write_cohort(tmp_path / "again", lesions=3, seed=7, formats=("dicom", "nifti"))
+    again = write_cohort(tmp_path / "again", lesions=3, seed=8, formats=("dicom", "nifti"))
     first, second = _files(cohort.folder), _files(again.folder)
     assert first.keys() == second.keys()
     assert [name for name in first if first[name] != second[name]] == []
-    other = write_cohort(tmp_path / "other", lesions=3, seed=8, formats=("dicom",))
+    other = write_cohort(tmp_path / "other", lesions=3, seed=9, formats=("dicom",))
     assert (
         _files(other.folder)["dicom/PH0001/PH0001-MR1/06_arterial/IM0001.dcm"]
         != first["dicom/PH0001/PH0001-MR1/06_arterial/IM0001.dcm"]
     )
 
 
-def test_dicom_imports_back_to_the_same_geometry_and_values(cohort) -> None:
-    plan = plan_cohort(3, seed=7)[0]
+@pytest.mark.parametrize("index, with_slope", [(0, False), (1, True)], ids=["raw", "rescale-slope"])
+def test_dicom_imports_back_to_the_same_geometry_and_values(cohort, index: int, with_slope: bool) -> None:
+    plan = plan_cohort(3, seed=8)[index]
     study = generate_study(plan, get_preset("small"))
+    assert study.acquisition.stored_with_slope == with_slope  # seed 8 covers both encodings
     result = scan_paths([cohort.folder / "dicom" / plan.patient_id])
     assert not result.rejected and len(result.volumes) == 4
     by_phase = {volume.phase: volume for volume in result.volumes}
