@@ -31,21 +31,17 @@ COMMAND_MODULES: tuple[str, ...] = (
 ``register_bench(bench_subparsers)``."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors exit with status 2 and one clear line (argparse's own policy)."""
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Assemble the parser from every area's command module."""
-    parser = _Parser(
+    parser = argparse.ArgumentParser(
         prog="hccdesk",
-        description="HCC Desk: multi-phase liver MR lesion grading with local + non-local deep feature fusion.",
+        description="HCC Desk: multi-phase liver MR lesion grading with local + non-local feature fusion.",
         epilog="Run `hccdesk` alone (or `hccdesk PROJECT.hccdesk`) to open the desktop app.",
     )
     parser.add_argument("--version", action="version", version=f"hccdesk {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     bench = subparsers.add_parser("bench", help="measure speed against peers and physical limits")
-    bench_subparsers = bench.add_subparsers(dest="bench", metavar="WHAT", required=True, parser_class=_Parser)
+    bench_subparsers = bench.add_subparsers(dest="bench", metavar="WHAT", required=True)
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
@@ -64,7 +60,9 @@ def _wants_gui(argv: Sequence[str], commands: set[str]) -> bool:
     if not argv:
         return True
     first = argv[0]
-    return not first.startswith("-") and first not in commands and (first.endswith(".hccdesk") or Path(first).exists())
+    if first.startswith("-") or first in commands:
+        return False
+    return first.endswith(".hccdesk") or Path(first).exists()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,5 +35,6 @@ def test_core_never_imports_qt() -> None:
 
 def test_cli_parser_imports_nothing_heavy() -> None:
     loaded = _modules_after("from hccdesk.cli import build_parser\nbuild_parser()")
-    heavy = {m for m in loaded if m.split(".")[0] in {"tensorflow", "keras", "PySide6", "pyqtgraph", "h5py", "scipy"}}
+    heavy_roots = {"tensorflow", "keras", "PySide6", "pyqtgraph", "h5py", "scipy"}
+    heavy = {m for m in loaded if m.split(".")[0] in heavy_roots}
     assert not heavy

@@ -1,9 +1,9 @@
 """The Volume: a 3D image with its world geometry, contrast phase and provenance.
 
 World convention: **LPS millimetres** (the DICOM and ITK patient system), for the whole application.  NIfTI
-(RAS) is converted at its reader and writer by negating x and y.  Arrays are indexed ``[k, j, i]`` (slice, row,
-column) and the 4x4 ``affine`` maps ``(i, j, k, 1)`` to LPS, so its last column is the centre of voxel
-``[0, 0, 0]`` and its first three columns are the column, row and slice steps in millimetres.
+(RAS) is converted at its reader and writer by negating x and y.  Arrays are indexed ``[k, j, i]``
+(slice, row, column) and the 4x4 ``affine`` maps ``(i, j, k, 1)`` to LPS, so its last column is the centre
+of voxel ``[0, 0, 0]`` and its first three columns are the column, row and slice steps in millimetres.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The records a project holds: studies, lesions, runs, models and predictions.
 
 Plain dataclasses with no I/O, so the GUI, the CLI, the workers and the tests share one vocabulary.  Boxes are
-half-open voxel index ranges on the study's reference (arterial) grid in array order ``(z0, y0, x0, z1, y1, x1)``.
-Grades are Edmondson grades 1-4; the derived label follows the paper: grades I-II are *low*, III-IV are *high*,
+half-open voxel index ranges on the study's reference (arterial) grid in array order
+``(z0, y0, x0, z1, y1, x1)``.  Grades are Edmondson grades 1-4; the derived label follows the paper: grades
+I-II are *low*, III-IV are *high*,
 and *high* is the positive class everywhere.
 """
 
@@ -84,14 +85,14 @@ class Box:
         return Box(*lo, *hi)
 
     def fits(self, shape: tuple[int, int, int]) -> bool:
-        return all(0 <= lo and hi <= n for lo, hi, n in zip(self.lower, self.upper, shape, strict=True))
+        return all(lo >= 0 and hi <= n for lo, hi, n in zip(self.lower, self.upper, shape, strict=True))
 
     def world_corners(self, affine: np.ndarray) -> np.ndarray:
         """LPS positions (mm) of the outer faces: row 0 the lower corner, row 1 the upper corner.
 
         Voxel centres sit at integer indices, so the box's outer faces lie half a voxel outside them.
         """
-        kji = np.array([[self.z0 - 0.5, self.y0 - 0.5, self.x0 - 0.5], [self.z1 - 0.5, self.y1 - 0.5, self.x1 - 0.5]])
+        kji = np.array([self.lower, self.upper], dtype=np.float64) - 0.5
         ijk = kji[:, ::-1]
         return ijk @ affine[:3, :3].T + affine[:3, 3]
 
@@ -175,7 +176,8 @@ class Prediction:
 class RunRecord:
     """A cross-validation run: its full config, splits, fold metrics, out-of-fold probabilities and status.
 
-    ``status`` is one of ``running``, ``done``, ``cancelled``, ``failed``; ``reason`` says why for the last two.
+    ``status`` is one of ``running``, ``done``, ``cancelled``, ``failed``; ``reason`` says why for the
+    last two.
     ``folds`` and ``oof`` rows follow the ``hccdesk cv --json`` layout; ``splits`` holds, per repeat and fold,
     the test lesion ids, so a run can be audited and replayed.  ``model_files`` maps ``"r{repeat}f{fold}"`` to
     the fold model's path relative to the project folder (the fold ensemble used for grading).
