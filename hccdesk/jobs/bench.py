@@ -14,17 +14,9 @@ measured ratio of wall time per fold.  The runs are stored in the cohort's proje
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
-
-DEMO_FOLDER = "bench-demo.hccdesk"
-
-
-def _cache_dir() -> Path:
-    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return root / "hccdesk"
 
 
 def _run(
@@ -72,9 +64,9 @@ def bench_cv(
     if not 1 <= paper_repeats <= repeats:
         raise InputError("--paper-repeats must be between 1 and --repeats")
     if project is None:
-        from hccdesk.phantom.demo import build_demo
+        from hccdesk.phantom.demo import DEMO_NAME, build_demo, default_demo_dir
 
-        project = build_demo(_cache_dir() / DEMO_FOLDER)
+        project = build_demo(default_demo_dir() / DEMO_NAME)
     fast_iterations = int(PROFILES["fast"]["iterations"])
     paper_profile_iterations = int(PROFILES["paper"]["iterations"])
     slow_iterations = paper_iterations or paper_profile_iterations

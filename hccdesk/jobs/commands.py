@@ -33,6 +33,33 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--iterations", type=int, default=None, metavar="N", help="training steps per model")
 
 
+def _add_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        action="append",
+        dest="overrides",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a variant setting, e.g. training.learning_rate=0.001 (repeatable; stored with runs)",
+    )
+
+
+def _parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; VALUE is read as JSON when it parses (numbers, true, lists), else as text."""
+    from hccdesk.errors import InputError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--set {item!r}: expected KEY=VALUE, e.g. training.learning_rate=0.001")
+        try:
+            out[key] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key] = text
+    return out
+
+
 def _add_dispatch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
@@ -76,6 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_cv_protocol(cv)
     _add_training_options(cv)
+    _add_overrides(cv)
     _add_dispatch_options(cv)
     cv.add_argument(
         "--json", metavar="OUT", default=None, help="also write the runs as JSON to OUT ('-': stdout)"
@@ -104,6 +132,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--variant", required=True, choices=VARIANTS, metavar="V")
     train.add_argument("--seed", type=int, default=0)
     _add_training_options(train)
+    _add_overrides(train)
     train.set_defaults(handler=_run_train)
 
     grade = subparsers.add_parser(
@@ -276,6 +305,7 @@ def _run_cv(args: argparse.Namespace) -> int:
             args.seed,
             args.iterations,
             dispatcher=_dispatcher(args),
+            overrides=_parse_overrides(args.overrides),
         )
         _follow(project, handle, len(args.variants) * args.folds * args.repeats)
         runs = [project.runs[i] for i in handle.record_ids]
@@ -299,7 +329,7 @@ def _reusable(project: Any, variant: str, wanted: dict[str, Any]) -> Any:
 
 def _run_compare(args: argparse.Namespace) -> int:
     from hccdesk.jobs.paper import TABLES
-    from hccdesk.jobs.report import cv_json, paper_table
+    from hccdesk.jobs.report import cohort_note, cv_json, paper_table
     from hccdesk.jobs.runner import resolve_iterations, start_cv
     from hccdesk.jobs.snapshot import build_snapshot
 
@@ -336,7 +366,7 @@ def _run_compare(args: argparse.Namespace) -> int:
             runs |= {project.runs[i].variant: project.runs[i] for i in handle.record_ids}
             status = _finish_status(handle, "cross-validation")
         protocol = f"{args.folds} folds × {args.repeats} repeats, profile {profile} ({iterations} iterations)"
-        print(paper_table(args.table, runs, protocol))
+        print(paper_table(args.table, runs, protocol, cohort_note(args.project)))
         _write_json(args.json, cv_json([runs[v] for v in variants if v in runs]))
         return status
 
@@ -345,7 +375,14 @@ def _run_train(args: argparse.Namespace) -> int:
     from hccdesk.jobs.runner import start_train
 
     with _open(args.project) as project:
-        handle = start_train(project, args.variant, args.profile, args.seed, args.iterations)
+        handle = start_train(
+            project,
+            args.variant,
+            args.profile,
+            args.seed,
+            args.iterations,
+            overrides=_parse_overrides(args.overrides),
+        )
         _follow(project, handle, 1)
         code = _finish_status(handle, "training")
         if handle.status == "done":

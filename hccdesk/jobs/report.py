@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from hccdesk.jobs.metrics import compare_runs
@@ -15,7 +16,14 @@ from hccdesk.jobs.paper import CAPTIONS, TABLES
 from hccdesk.store.records import RunRecord
 
 COMPARED_METRICS: tuple[str, ...] = ("accuracy", "auc")
-COHORT_NOTE = "this project's cohort (the demo project is a synthetic cohort), not the paper's patients"
+
+
+def cohort_note(project_folder: Path) -> str:
+    """Which cohort our numbers come from; a phantom-built project keeps ``<name>.truth.json`` beside it."""
+    folder = Path(project_folder)
+    if (folder.parent / f"{folder.stem}.truth.json").is_file():
+        return f"{folder.name}: synthetic phantom cohort, not the paper's patients"
+    return f"{folder.name}: this project's cohort, not the paper's patients"
 
 
 def run_json(run: RunRecord) -> dict[str, Any]:
@@ -152,7 +160,7 @@ def run_detail(run: RunRecord) -> str:
     return "\n".join(lines)
 
 
-def paper_table(number: int, runs: dict[str, RunRecord], protocol: str) -> str:
+def paper_table(number: int, runs: dict[str, RunRecord], protocol: str, cohort: str) -> str:
     """Our runs beside the paper's published rows, in the paper's layout (mean ± std over folds, %)."""
     rows = []
     for row in TABLES[number]:
@@ -166,7 +174,7 @@ def paper_table(number: int, runs: dict[str, RunRecord], protocol: str) -> str:
     return "\n".join(
         [
             CAPTIONS[number],
-            f"ours: {COHORT_NOTE}; {protocol}; mean ± std over folds",
+            f"ours: {cohort}; {protocol}; mean ± std over folds",
             "paper: Dou et al. 2018, 46 HCCs of 46 patients, 4 folds × 10 repeats, as published",
             "",
             table(header, rows),

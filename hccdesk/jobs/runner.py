@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,13 @@ def resolve_iterations(profile: str | None, iterations: int | None) -> tuple[str
     if name not in PROFILES:
         raise InputError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}")
     return name, int(PROFILES[name]["iterations"])
+
+
+def variant_config(variant: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The variant's shipped config with dotted ``overrides`` applied (raises ModelError for unknown ones)."""
+    from hccdesk.learn.variants import load_variant, with_overrides
+
+    return with_overrides(load_variant(variant), dict(overrides or {}))
 
 
 def fold_seed(seed: int, repeat: int, fold: int) -> int:
@@ -189,13 +196,14 @@ def start_cv(
     seed: int = 0,
     iterations: int | None = None,
     dispatcher: Dispatcher | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> JobHandle:
     """Cross-validate each variant on the project's graded lesions, every variant on the same splits.
 
-    The runs are stored as ``running`` right away (the caller saves when it likes); results arrive through
-    :func:`import_results`.
+    ``overrides`` are dotted config settings applied to every variant (``{"training.learning_rate": 1e-3}``);
+    they are stored in the run's config.  The runs are stored as ``running`` right away (the caller saves
+    when it likes); results arrive through :func:`import_results`.
     """
-    from hccdesk.learn.variants import load_variant
 
     _writable(project)
     if not variants:
@@ -203,7 +211,7 @@ def start_cv(
     if len(set(variants)) != len(variants):
         raise InputError("each --variant may be named once")
     profile_name, n_iterations = resolve_iterations(profile, iterations)
-    configs = {v: load_variant(v) for v in variants}
+    configs = {v: variant_config(v, overrides) for v in variants}
     job_dir = _new_job_dir(project)
     snapshot = write_snapshot(project, job_dir / "snapshot.json")
     ids = sorted(snapshot.labels())
@@ -231,6 +239,7 @@ def start_cv(
             "job": job_dir.name,
             "dispatch": type(dispatcher).__name__ if dispatcher else "LocalPool",
             "threshold": 0.5,
+            "overrides": dict(overrides or {}),
         }
         record = RunRecord(id=run_id, variant=variant, config=config, splits=[s.to_record() for s in splits])
         project.put_run(record)
@@ -261,13 +270,12 @@ def start_train(
     seed: int = 0,
     iterations: int | None = None,
     dispatcher: Dispatcher | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> JobHandle:
     """Train a final model of ``variant`` on every graded lesion (stored as a ModelRecord when done)."""
-    from hccdesk.learn.variants import load_variant
-
     _writable(project)
     profile_name, n_iterations = resolve_iterations(profile, iterations)
-    config = load_variant(variant)
+    config = variant_config(variant, overrides)
     job_dir = _new_job_dir(project)
     snapshot = write_snapshot(project, job_dir / "snapshot.json")
     ids = sorted(snapshot.labels())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +13,57 @@ import pytest
 
 CV_VARIANTS = ("3d-local", "2d-local")
 CV_FOLDS, CV_REPEATS = 2, 2
-CV_ITERATIONS = 120
-"""Enough steps for the small cohort's grade signal to show (the ``smoke`` profile is too short to learn)."""
+CV_PROFILE = "smoke"
+
+
+@dataclass(frozen=True)
+class CvResult:
+    folder: Path
+    data: dict[str, Any]
+    variants: tuple[str, ...] = CV_VARIANTS
+    folds: int = CV_FOLDS
+    repeats: int = CV_REPEATS
+    profile: str = CV_PROFILE
 
 
 @pytest.fixture(scope="session")
-def cv_result(
-    small_cohort_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, dict[str, Any]]:
-    """A copy of the small cohort after ``hccdesk cv`` (two variants, 2 folds × 2 repeats), and its JSON."""
+def cv_result(small_cohort_template: Path, tmp_path_factory: pytest.TempPathFactory) -> CvResult:
+    """A copy of the small cohort after ``hccdesk cv`` (two variants, 2 folds × 2 repeats), and its JSON.
+
+    Tests that write to the project copy ``folder`` first.
+    """
     from hccdesk.cli import main
 
     folder = tmp_path_factory.mktemp("cv") / "small.hccdesk"
     shutil.copytree(small_cohort_template, folder, ignore=shutil.ignore_patterns("lock"))
     out = folder.parent / "cv.json"
     argv = ["cv", str(folder), "--folds", str(CV_FOLDS), "--repeats", str(CV_REPEATS)]
-    argv += ["--iterations", str(CV_ITERATIONS), "--json", str(out)]
+    argv += ["--profile", CV_PROFILE, "--json", str(out)]
     for variant in CV_VARIANTS:
         argv += ["--variant", variant]
     assert main(argv) == 0
-    return folder, json.loads(out.read_text())
+    return CvResult(folder, json.loads(out.read_text()))
+
+
+@pytest.fixture(scope="session")
+def signal_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 one-lesion patients whose lesion is bright when high grade and dark when low grade, built with the
+    store API: a cue any variant learns in a few steps, so a wrong label anywhere in the pipeline shows."""
+    import numpy as np
+
+    from hccdesk.imaging.volume import Volume
+    from hccdesk.store.project import Project
+    from hccdesk.store.records import Box
+
+    folder = tmp_path_factory.mktemp("signal") / "signal.hccdesk"
+    rng = np.random.default_rng(0)
+    with Project.create(folder) as project:
+        for index in range(12):
+            high = index % 2 == 1
+            array = rng.normal(100.0, 10.0, (24, 40, 40)).astype(np.float32)
+            array[6:18, 12:28, 12:28] += 80.0 if high else -40.0
+            volume = Volume(array, np.diag([1.5, 1.5, 2.0, 1.0]), phase="arterial")
+            project.add_study(f"PS{index:02d}", f"SS{index:02d}", {"arterial": volume})
+            project.add_lesion(f"SS{index:02d}", Box(6, 12, 12, 18, 28, 28), grade=3 if high else 2)
+        project.save()
+    return folder

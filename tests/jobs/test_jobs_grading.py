@@ -10,13 +10,9 @@ from typing import Any
 from hccdesk.cli import main
 from hccdesk.store.project import Project
 
-from .conftest import CV_FOLDS, CV_REPEATS
 
-
-def test_grade_with_run_ensemble_and_final_model(
-    cv_result: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: Any
-) -> None:
-    source, data = cv_result
+def test_grade_with_run_ensemble_and_final_model(cv_result: Any, tmp_path: Path, capsys: Any) -> None:
+    source, data = cv_result.folder, cv_result.data
     folder = tmp_path / "copy.hccdesk"
     shutil.copytree(source, folder, ignore=shutil.ignore_patterns("lock"))
     run_id = data["runs"][0]["id"]
@@ -31,7 +27,7 @@ def test_grade_with_run_ensemble_and_final_model(
     assert graded["source"] == f"run:{run_id}"
     assert [p["lesion_id"] for p in graded["predictions"]] == lesions
     for p in graded["predictions"]:
-        assert p["n_members"] == CV_FOLDS * CV_REPEATS
+        assert p["n_members"] == cv_result.folds * cv_result.repeats
         assert 0.0 <= p["p_high"] <= 1.0 and p["spread"] >= 0.0
     assert any(p["spread"] > 0 for p in graded["predictions"])  # members trained on different lesions
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +9,6 @@ import pytest
 
 from hccdesk.cli import main
 from hccdesk.store.project import Project
-
-from .conftest import CV_FOLDS, CV_ITERATIONS, CV_REPEATS
 
 
 def test_unknown_variant_is_a_usage_error(small_cohort_template: Path) -> None:
@@ -36,8 +33,8 @@ def test_grade_without_models_exits_2(small_cohort_project: Path, capsys: Any) -
     assert "hccdesk cv" in capsys.readouterr().err
 
 
-def test_runs_list_and_show(cv_result: tuple[Path, dict[str, Any]], capsys: Any) -> None:
-    folder, data = cv_result
+def test_runs_list_and_show(cv_result: Any, capsys: Any) -> None:
+    folder, data = cv_result.folder, cv_result.data
     run_id = data["runs"][0]["id"]
     assert main(["runs", "list", str(folder)]) == 0
     listing = capsys.readouterr().out
@@ -48,22 +45,18 @@ def test_runs_list_and_show(cv_result: tuple[Path, dict[str, Any]], capsys: Any)
     assert main(["runs", "show", str(folder), "run-9999"]) == 2
 
 
-@pytest.mark.slow
-def test_compare_reuses_stored_runs_and_labels_the_cohort(
-    cv_result: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: Any
-) -> None:
-    """Table 1 holds 2d-local and 3d-local, which the fixture ran with this protocol: they are reused and
-    the four other rows are run."""
-    source, _ = cv_result
-    folder = tmp_path / "copy.hccdesk"
-    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("lock"))
-    argv = ["compare", str(folder), "--table", "1", "--folds", str(CV_FOLDS), "--repeats", str(CV_REPEATS)]
-    assert main([*argv, "--iterations", str(CV_ITERATIONS)]) == 0
-    out, err = capsys.readouterr()
-    assert "reusing stored runs: 3d-local" in err
-    assert "not the paper's patients" in out
-    assert "93.16 ± 4.36" in out  # the paper's 3D fusion accuracy, printed beside ours
-    with Project.open(folder, read_only=True) as project:
-        assert sorted(r.variant for r in project.runs.values()) == sorted(
-            ["2d-local", "3d-local", "2d-nonlocal", "2d-cifa", "3d-nonlocal", "3d-cifa"]
-        )
+def test_compare_runs_the_rows_then_reuses_them(small_cohort_project: Path, capsys: Any) -> None:
+    """A tiny protocol (2 folds × 1 repeat, 3 steps): the first call runs Table 1's six variants, the second
+    reuses all of them and runs nothing."""
+    argv = ["compare", str(small_cohort_project), "--table", "1", "--folds", "2", "--repeats", "1"]
+    argv += ["--iterations", "3"]
+    assert main(argv) == 0
+    first, _ = capsys.readouterr()
+    assert "not the paper's patients" in first
+    assert "93.16 ± 4.36" in first  # the paper's 3D fusion accuracy, printed beside ours
+    assert main(argv) == 0
+    second, err = capsys.readouterr()
+    assert "reusing stored runs: 2d-local" in err and "3d-cifa" in err
+    assert second == first
+    with Project.open(small_cohort_project, read_only=True) as project:
+        assert len(project.runs) == 6
