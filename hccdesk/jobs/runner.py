@@ -168,8 +168,11 @@ def _new_job_dir(project: Any) -> Path:
 
 
 def _writable(project: Any) -> None:
+    """Refuse before any job file is written when the project cannot take the job's records."""
     if project.read_only:
         raise InputError("the project is open read-only; close the other HCC Desk instance to run jobs")
+    if getattr(project, "pending_recovery", None) is not None:
+        raise InputError("the project has unsaved edits of an earlier session: recover or discard them first")
 
 
 def _start(
