@@ -154,7 +154,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for preset in self.presets:
             self._action(presets_menu, preset.name, lambda _=False, p=preset: self.grid.apply_preset(p))
         self._action(view_menu, "&Auto window/level", lambda: self.grid.apply_preset(self.auto_preset), "A")
-        self._action(view_menu, "&Reset zoom", self._reset_zoom, "R")
+        self._action(view_menu, "&Reset zoom", self.reset_zoom, "R")
         view_menu.addSeparator()
         for dock in (self.left_dock, self.right_dock, self.bottom_dock):
             view_menu.addAction(dock.toggleViewAction())
@@ -378,7 +378,8 @@ class MainWindow(QtWidgets.QMainWindow):
             f"voxel (i {i}, j {j}, k {k})  LPS ({x:.1f}, {y:.1f}, {z:.1f}) mm   {values}"
         )
 
-    def _reset_zoom(self) -> None:
+    def reset_zoom(self) -> None:
+        """Fit the slice into the views (after the window or the docks changed size)."""
         self.grid.views[next(iter(self.grid.views))].viewbox.autoRange(padding=0.0)
 
     def _link_levels(self, linked: bool) -> None:

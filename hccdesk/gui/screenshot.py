@@ -1,8 +1,8 @@
 """``hccdesk screenshot OUTDIR``: render the main window in the states the README shows.
 
-States: the demo open with a lesion selected (axial and coronal), and cross-validation results with the
-per-fold table and ROC curves.  The project is copied to a temporary folder first, so a smoke CV run made for
-the pictures never lands in the user's project.  Rendering uses ``QWidget.grab`` (works offscreen).
+States: the demo open with a lesion selected (axial and coronal), cross-validation results with the per-fold
+table and ROC curves, and the lesion table after Grade.  The project is copied to a temporary folder first, so
+the smoke CV run made for the pictures never lands in the user's project.  ``QWidget.grab`` renders offscreen.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def take_screenshots(outdir: Path, project: Path | None = None, cv: str = "smoke
         if cv == "smoke" and not any(r.status == "done" for r in window.document.project.runs.values()):
             _run_smoke_cv(window)
         written += _cv_shots(app, window, outdir)
+        written += _graded_shot(app, window, outdir)
         window.document.project.close(discard_unsaved=True)
         window.document = None
         window.close()
@@ -95,10 +96,29 @@ def _run_smoke_cv(window) -> None:
     _wait(panel.job_finished, CV_TIMEOUT_MS)
 
 
+def _graded_shot(app, window, outdir: Path) -> list[Path]:
+    """Grade every lesion with the newest run's fold ensemble and show the coloured P(high) column."""
+    if not window.document.project.runs:
+        return []
+    window.browser.table.clearSelection()
+    window.jobs.grade([])
+    _wait(window.jobs.job_finished, CV_TIMEOUT_MS)
+    window.resizeDocks([window.bottom_dock], [220], QtCore.Qt.Orientation.Vertical)
+    window.resizeDocks([window.left_dock], [470], QtCore.Qt.Orientation.Horizontal)
+    _settle(app)
+    window.reset_zoom()
+    _settle(app)
+    path = outdir / "graded.png"
+    window.grab().save(str(path))
+    return [path]
+
+
 def _cv_shots(app, window, outdir: Path) -> list[Path]:
     panel = window.jobs
     window.right_dock.hide()
     window.resizeDocks([window.bottom_dock], [560], QtCore.Qt.Orientation.Vertical)
+    _settle(app)
+    window.reset_zoom()
     panel.runs_list.selectAll()
     paths = []
     for tab, name in ((1, "cv-results.png"), (3, "cv-roc.png")):
