@@ -75,10 +75,14 @@ def step_time(variant: str, steps: int, warmup: int, batch_size: int | None = No
 
 
 def bench_train(
-    variants: Sequence[str], steps: int = 10, warmup: int = 3, batch_size: int | None = None
+    variants: Sequence[str],
+    steps: int = 10,
+    warmup: int = 3,
+    batch_size: int | None = None,
+    matmul_sizes: Sequence[int] = MATMUL_SIZES,
 ) -> tuple[float, list[StepBench]]:
     """The matmul peak and one :class:`StepBench` per variant."""
-    peak = matmul_gflops()
+    peak = matmul_gflops(matmul_sizes)
     rows = []
     for variant in variants:
         seconds, flops, batch = step_time(variant, steps, warmup, batch_size)

@@ -29,6 +29,14 @@ def register_bench(bench_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=10, help="timed steps per variant (default 10)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
     parser.add_argument("--batch-size", type=int, default=None, help="override the variant's batch size")
+    parser.add_argument(
+        "--matmul-size",
+        type=int,
+        action="append",
+        dest="matmul_sizes",
+        metavar="N",
+        help="square matmul size for the peak rate (repeatable; default 2048 and 4096)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=_run_bench_train)
 
@@ -44,9 +52,17 @@ def _run_bench_train(args: argparse.Namespace) -> int:
         raise InputError(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     if args.steps < 1 or args.warmup < 0 or (args.batch_size is not None and args.batch_size < 2):
         raise InputError("--steps must be >= 1, --warmup >= 0 and --batch-size >= 2")
+    if args.matmul_sizes and min(args.matmul_sizes) < 1:
+        raise InputError("--matmul-size must be a positive matrix size")
 
-    from hccdesk.learn.bench import as_json, bench_train, format_report
+    from hccdesk.learn.bench import MATMUL_SIZES, as_json, bench_train, format_report
 
-    peak, rows = bench_train(variants, steps=args.steps, warmup=args.warmup, batch_size=args.batch_size)
+    peak, rows = bench_train(
+        variants,
+        steps=args.steps,
+        warmup=args.warmup,
+        batch_size=args.batch_size,
+        matmul_sizes=args.matmul_sizes or MATMUL_SIZES,
+    )
     print(json.dumps(as_json(peak, rows), indent=2) if args.json else format_report(peak, rows))
     return 0
