@@ -110,10 +110,10 @@ def build_anatomy(rng: np.random.Generator, grid: Grid, enhancement: Enhancement
     aorta_x, ivc_x = 12.0 + jitter(2.0), -22.0 + jitter(2.0)
     vessel_y = spine_y - 32.0
     kidney_r = Ellipsoid(
-        (liver_z - 45.0 + jitter(), spine_y + 5.0, -60.0 + jitter()), (50.0, 27.0, 26.0), yaw=-0.5
+        (liver_z - 45.0 + jitter(), spine_y + 5.0, -60.0 + jitter()), (50.0, 31.0, 22.0), yaw=0.6
     )
     kidney_l = Ellipsoid(
-        (liver_z - 35.0 + jitter(), spine_y + 5.0, 60.0 + jitter()), (50.0, 27.0, 26.0), yaw=0.5
+        (liver_z - 35.0 + jitter(), spine_y + 5.0, 60.0 + jitter()), (50.0, 31.0, 22.0), yaw=-0.6
     )
     gallbladder = Ellipsoid(
         (liver_z - 40.0 + jitter(), right_lobe.centre[1] - 40.0, right_lobe.centre[2] + 30.0),
@@ -165,8 +165,8 @@ def build_anatomy(rng: np.random.Generator, grid: Grid, enhancement: Enhancement
             lambda layer: (Pattern(np.tanh(2.5 * field(layer, 6.0)), (0.55,) * 4),),
         ),
         shape_layer(grid, "stomach", stomach, e["stomach"]),
-        shape_layer(grid, "muscle", Ellipsoid((0.0, spine_y + 32.0, -32.0), (LONG, 20.0, 24.0)), e["muscle"]),
-        shape_layer(grid, "muscle", Ellipsoid((0.0, spine_y + 32.0, 32.0), (LONG, 20.0, 24.0)), e["muscle"]),
+        shape_layer(grid, "muscle", Ellipsoid((0.0, spine_y + 30.0, -34.0), (LONG, 17.0, 27.0)), e["muscle"]),
+        shape_layer(grid, "muscle", Ellipsoid((0.0, spine_y + 30.0, 34.0), (LONG, 17.0, 27.0)), e["muscle"]),
         shape_layer(grid, "bone", Ellipsoid((0.0, spine_y, 0.0), (LONG, 19.0, 22.0)), e["bone"]),
         shape_layer(grid, "marrow", Ellipsoid((0.0, spine_y, 0.0), (LONG, 17.0, 20.0)), e["marrow"]),
         shape_layer(grid, "bone", Ellipsoid((0.0, spine_y + 36.0, 0.0), (LONG, 16.0, 7.0)), e["bone"]),
