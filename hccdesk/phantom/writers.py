@@ -152,8 +152,8 @@ class _Header:
             body = body_encoder.encode(
                 {
                     "SOPInstanceUID": uid,
-                    "InstanceNumber": first_instance + k,
-                    "ImagePositionPatient": [f"{v:.4f}" for v in position[:3]],
+                    "InstanceNumber": str(first_instance + k),
+                    "ImagePositionPatient": "\\".join(f"{v:.4f}" for v in position[:3]),
                     "SliceLocation": f"{position[2]:.4f}",
                     "PixelData": stored[k].astype("<u2").tobytes(),
                 }
@@ -171,7 +171,8 @@ class _SliceEncoder:
 
     pydicom needs several milliseconds to write a file; a phantom cohort has thousands of slices whose
     headers are identical except for UID, instance number, position and pixels, so the shared attributes
-    are encoded once per series (explicit VR little endian) and spliced around the per-slice ones.
+    are encoded once per series by pydicom (explicit VR little endian) and spliced around the per-slice ones,
+    which :func:`_element` encodes directly.
     """
 
     def __init__(self, dataset, varying: tuple[str, ...]) -> None:
@@ -186,17 +187,27 @@ class _SliceEncoder:
                 chunks[bisect.bisect(tags, element.tag)].add(element)
         self.chunks = [_encode(chunk) for chunk in chunks]
 
-    def encode(self, values: dict[str, object]) -> bytes:
-        from pydicom.datadict import dictionary_VR
-        from pydicom.dataset import Dataset
-
+    def encode(self, values: dict[str, str | bytes]) -> bytes:
         parts = [self.chunks[0]]
         for keyword, chunk in zip(self.varying, self.chunks[1:], strict=True):
-            element = Dataset()
-            vr = "OW" if keyword == "PixelData" else dictionary_VR(keyword)
-            element.add_new(keyword, vr, values[keyword])
-            parts += [_encode(element), chunk]
+            parts += [_element(keyword, values[keyword]), chunk]
         return b"".join(parts)
+
+
+def _element(keyword: str, value: str | bytes) -> bytes:
+    """One explicit-VR little-endian element: text (UI, IS, DS; multiple values joined by backslashes) or
+    pixel data (OW bytes)."""
+    from pydicom.datadict import dictionary_VR, tag_for_keyword
+
+    tag = tag_for_keyword(keyword)
+    group, number = tag >> 16, tag & 0xFFFF
+    if isinstance(value, bytes):
+        return struct.pack("<HH2sHI", group, number, b"OW", 0, len(value)) + value
+    vr = dictionary_VR(keyword)
+    data = value.encode("ascii")
+    if len(data) % 2:
+        data += b"\x00" if vr == "UI" else b" "
+    return struct.pack("<HH2sH", group, number, vr.encode("ascii"), len(data)) + data
 
 
 def _encode(dataset) -> bytes:
