@@ -134,7 +134,9 @@ def write_cohort(
     """Render a cohort of ``lesions`` studies into the empty (or new) folder ``out``.
 
     ``delta`` is the grade effect on the hidden aggressiveness variable (0 switches it off); ``workers``
-    defaults to the preset's process count, capped by the machine's cores.
+    defaults to the preset's process count, capped by the machine's cores.  Workers are *spawned* (forking a
+    process that runs Qt or other threads is unsafe), so a script that calls this with more than one worker
+    needs the usual ``if __name__ == "__main__":`` guard.
     """
     out = Path(out)
     unknown = set(formats) - set(FORMATS)

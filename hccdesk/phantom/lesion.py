@@ -21,7 +21,7 @@ import numpy as np
 from hccdesk.phantom.anatomy import Anatomy
 from hccdesk.phantom.enhancement import ARTERIAL, Enhancement
 from hccdesk.phantom.fields import smooth_field
-from hccdesk.phantom.grid import Grid
+from hccdesk.phantom.grid import Grid, Region
 from hccdesk.phantom.layers import Layer, Pattern
 from hccdesk.phantom.shapes import occupancy
 from hccdesk.phantom.traits import LesionTraits
@@ -82,104 +82,128 @@ def _ripple(rng: np.random.Generator, amplitude: float, direction: list[np.ndarr
     return 1.0 + amplitude * total / np.sqrt(waves)
 
 
-def render_lesion(
-    rng: np.random.Generator, grid: Grid, anatomy: Anatomy, traits: LesionTraits, enhancement: Enhancement
-) -> RenderedLesion:
-    """Place and draw one lesion; returns its layers in painting order and its true box."""
+@dataclass(frozen=True)
+class _Geometry:
+    """A lesion's frame over its region: offsets from the centre (mm), the same in the lesion's rotated axes,
+    unit directions, the tumour's signed distance and its occupancy."""
+
+    region: Region
+    radius: float
+    radii: np.ndarray
+    offset: list[np.ndarray]
+    local: list[np.ndarray]
+    direction: list[np.ndarray]
+    surface: np.ndarray
+    distance: np.ndarray
+    tumour: np.ndarray
+
+
+def _geometry(rng: np.random.Generator, grid: Grid, centre: np.ndarray, traits: LesionTraits) -> _Geometry:
     radius = traits.diameter_mm / 2.0
-    centre = place(rng, anatomy, grid, radius)
     ratios = rng.uniform(0.75, 1.0, 3)
     radii = radius * ratios / np.prod(ratios) ** (1 / 3)
     reach = radius * 1.4 + 20.0
     region = grid.region(centre - reach, centre + reach)
     z, y, x = grid.axes(region)
-    offset = [
-        np.broadcast_to(a - c, np.broadcast_shapes(z.shape, y.shape, x.shape))
-        for a, c in zip((z, y, x), centre, strict=True)
-    ]
+    full = np.broadcast_shapes(z.shape, y.shape, x.shape)
+    offset = [np.broadcast_to(a - c, full) for a, c in zip((z, y, x), centre, strict=True)]
     rotation = _rotation(rng).astype(np.float32)
     local = [sum(rotation[i, j] * offset[j] for j in range(3)) for i in range(3)]
     distance_from_centre = np.sqrt(sum(u * u for u in local)) + 1e-3
     direction = [u / distance_from_centre for u in local]
     rho = np.sqrt(sum((u / r) ** 2 for u, r in zip(local, radii, strict=True)))
-
     amplitude = rng.uniform(0.08, 0.16) if traits.irregular else rng.uniform(0.02, 0.05)
     surface = rho / _ripple(rng, amplitude, direction)
-    tumour_distance = (surface - 1.0) * radius
-    tumour = occupancy(tumour_distance, grid.spacing)
+    distance = (surface - 1.0) * radius
+    tumour = occupancy(distance, grid.spacing)
+    return _Geometry(region, radius, radii, offset, local, direction, surface, distance, tumour)
 
-    liver = enhancement["liver"]
-    art = 1.0 + (traits.arterial_ratio - 1.0) * enhancement.arterial_gain
-    viable_signal = liver * np.array([traits.pre_ratio, art, traits.portal_ratio, traits.delayed_ratio])
-    shape = tumour.shape
+
+def _tumour_patterns(
+    rng: np.random.Generator, grid: Grid, g: _Geometry, traits: LesionTraits, arterial: float
+) -> tuple[Pattern, ...]:
+    """Heterogeneity (all phases, half as strong before contrast), rim APHE and mosaic sub-nodules."""
     cv = traits.heterogeneity
+    shape = g.tumour.shape
     patterns = [
         Pattern(smooth_field(rng, shape, grid.spacing, rng.uniform(2.0, 6.0)), (0.5 * cv, cv, cv, cv))
     ]
     if traits.rim_aphe:
-        rim = np.clip(surface, 0.0, 1.0) ** 2 - 0.45
-        patterns.append(Pattern(rim, (0.0, 1.5 * max(art - 1.0, 0.25) / art, 0.0, 0.0)))
+        rim = np.clip(g.surface, 0.0, 1.0) ** 2 - 0.45
+        patterns.append(Pattern(rim, (0.0, 1.5 * max(arterial - 1.0, 0.25) / arterial, 0.0, 0.0)))
     if traits.mosaic:
         nodules = np.zeros(shape, dtype=np.float32)
         for _ in range(int(rng.integers(2, 5))):
-            spot = rng.normal(size=3) * 0.35 * radius
-            size = rng.uniform(0.25, 0.4) * radius
-            d = np.sqrt(sum((o - s) ** 2 for o, s in zip(offset, spot, strict=True))) - size
+            spot = rng.normal(size=3) * 0.35 * g.radius
+            size = rng.uniform(0.25, 0.4) * g.radius
+            d = np.sqrt(sum((o - s) ** 2 for o, s in zip(g.offset, spot, strict=True))) - size
             nodules += rng.choice([-1.0, 1.0]) * occupancy(d, grid.spacing)
         patterns.append(Pattern(nodules, (0.05, 0.18, 0.12, 0.12)))
+    return tuple(patterns)
 
-    layers = []
-    if traits.peritumoral:
-        axis = rng.normal(size=3)
-        axis /= np.linalg.norm(axis)
-        cone = sum(a * u for a, u in zip(axis, direction, strict=True))
-        wedge = (occupancy(tumour_distance - 10.0, grid.spacing) - tumour) * np.clip(
-            (cone - 0.75) * 8.0, 0, 1
-        )
-        boost = np.ones(4)
-        boost[ARTERIAL] += rng.uniform(0.10, 0.20)
-        layers.append(Layer("peritumoral", region, wedge.astype(np.float32), liver * boost))
-    outer = tumour
+
+def _random_axis(rng: np.random.Generator) -> np.ndarray:
+    axis = rng.normal(size=3)
+    return axis / np.linalg.norm(axis)
+
+
+def _peritumoral(rng: np.random.Generator, grid: Grid, g: _Geometry, liver: np.ndarray) -> Layer:
+    """A wedge of liver up to 10 mm from the tumour, 10-20 % brighter in the arterial phase only."""
+    cone = sum(a * u for a, u in zip(_random_axis(rng), g.direction, strict=True))
+    shell = occupancy(g.distance - 10.0, grid.spacing) - g.tumour
+    boost = np.ones(4)
+    boost[ARTERIAL] += rng.uniform(0.10, 0.20)
+    wedge = (shell * np.clip((cone - 0.75) * 8.0, 0, 1)).astype(np.float32)
+    return Layer("peritumoral", g.region, wedge, liver * boost)
+
+
+def _necrosis(
+    rng: np.random.Generator, grid: Grid, g: _Geometry, traits: LesionTraits, liver: np.ndarray
+) -> Layer:
+    """An off-centre irregular core, ``necrosis_fraction`` of the volume, 0.5-0.7 of liver after contrast."""
+    shift = rng.normal(size=3) * 0.15 * g.radius
+    scale = traits.necrosis_fraction ** (1 / 3)
+    core_rho = np.sqrt(
+        sum(((u - s) / (r * scale)) ** 2 for u, s, r in zip(g.local, shift, g.radii, strict=True))
+    )
+    core_distance = (core_rho / _ripple(rng, 0.15, g.direction) - 1.0) * g.radius * scale
+    core = np.minimum(occupancy(core_distance, grid.spacing), g.tumour)
+    necrotic = rng.uniform(0.5, 0.7)
+    signal = liver * np.array([0.85 * traits.pre_ratio, necrotic, necrotic, necrotic])
+    texture = Pattern(smooth_field(rng, core.shape, grid.spacing, 3.0), (0.05,) * 4)
+    return Layer("necrosis", g.region, core, signal, (texture,))
+
+
+def render_lesion(
+    rng: np.random.Generator, grid: Grid, anatomy: Anatomy, traits: LesionTraits, enhancement: Enhancement
+) -> RenderedLesion:
+    """Place and draw one lesion; returns its layers in painting order and its true box."""
+    centre = place(rng, anatomy, grid, traits.diameter_mm / 2.0)
+    g = _geometry(rng, grid, centre, traits)
+    liver = enhancement["liver"]
+    arterial = 1.0 + (traits.arterial_ratio - 1.0) * enhancement.arterial_gain
+    viable = liver * np.array([traits.pre_ratio, arterial, traits.portal_ratio, traits.delayed_ratio])
+    patterns = _tumour_patterns(rng, grid, g, traits, arterial)
+
+    layers = [_peritumoral(rng, grid, g, liver)] if traits.peritumoral else []
+    outer = g.tumour
     if traits.capsule:
-        thickness = rng.uniform(1.0, 2.5)
-        outer = occupancy(tumour_distance - thickness, grid.spacing)
-        capsule_ratio = rng.uniform(1.2, 1.4)
+        outer = occupancy(g.distance - rng.uniform(1.0, 2.5), grid.spacing)
+        ratio = rng.uniform(1.2, 1.4)
         layers.append(
-            Layer(
-                "capsule", region, outer - tumour, liver * np.array([0.9, 0.95, capsule_ratio, capsule_ratio])
-            )
+            Layer("capsule", g.region, outer - g.tumour, liver * np.array([0.9, 0.95, ratio, ratio]))
         )
-    layers.append(Layer("tumour", region, tumour, viable_signal, tuple(patterns)))
+    layers.append(Layer("tumour", g.region, g.tumour, viable, patterns))
     if traits.necrosis_fraction > 0:
-        shift = rng.normal(size=3) * 0.15 * radius
-        scale = traits.necrosis_fraction ** (1 / 3)
-        core_rho = np.sqrt(
-            sum(((u - s) / (r * scale)) ** 2 for u, s, r in zip(local, shift, radii, strict=True))
-        )
-        core_distance = (core_rho / _ripple(rng, 0.15, direction) - 1.0) * radius * scale
-        core = np.minimum(occupancy(core_distance, grid.spacing), tumour)
-        necrotic = rng.uniform(0.5, 0.7)
-        core_signal = liver * np.array([0.85 * traits.pre_ratio, necrotic, necrotic, necrotic])
-        layers.append(
-            Layer(
-                "necrosis",
-                region,
-                core,
-                core_signal,
-                (Pattern(smooth_field(rng, shape, grid.spacing, 3.0), (0.05,) * 4),),
-            )
-        )
+        layers.append(_necrosis(rng, grid, g, traits, liver))
     if traits.satellite:
-        axis = rng.normal(size=3)
-        axis /= np.linalg.norm(axis)
-        spot = axis * (radius + rng.uniform(6.0, 14.0))
-        d = np.sqrt(sum((o - s) ** 2 for o, s in zip(offset, spot, strict=True))) - rng.uniform(3.0, 6.0)
-        layers.append(Layer("satellite", region, occupancy(d, grid.spacing), viable_signal))
-
-    return RenderedLesion(tuple(layers), _box(grid, region, outer), tuple(float(c) for c in centre))
+        spot = _random_axis(rng) * (g.radius + rng.uniform(6.0, 14.0))
+        d = np.sqrt(sum((o - s) ** 2 for o, s in zip(g.offset, spot, strict=True))) - rng.uniform(3.0, 6.0)
+        layers.append(Layer("satellite", g.region, occupancy(d, grid.spacing), viable))
+    return RenderedLesion(tuple(layers), _box(grid, g.region, outer), tuple(float(c) for c in centre))
 
 
-def _box(grid: Grid, region, fraction: np.ndarray) -> Box:
+def _box(grid: Grid, region: Region, fraction: np.ndarray) -> Box:
     """The true box: voxels at least half inside the lesion (capsule included) plus :data:`BOX_MARGIN_MM`."""
     inside = np.argwhere(fraction >= 0.5)
     if inside.size == 0:
