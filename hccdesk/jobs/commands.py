@@ -185,6 +185,9 @@ def register_bench(bench_subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="iterations of the 'paper' run (default: the paper profile's 15 000); fewer is reported as such",
     )
+    bench.add_argument(
+        "--fast-iterations", type=int, default=None, help="replace the fast profile's length (a quick check)"
+    )
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=_run_bench_cv)
@@ -555,6 +558,7 @@ def _run_bench_cv(args: argparse.Namespace) -> int:
         paper_repeats=args.paper_repeats,
         paper_iterations=args.paper_iterations,
         seed=args.seed,
+        fast_iterations=args.fast_iterations,
     )
     result["bench_seconds"] = time.monotonic() - start
     print(json.dumps(result, indent=1) if args.json else format_bench(result))

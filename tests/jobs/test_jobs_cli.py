@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,17 @@ def test_compare_runs_the_rows_then_reuses_them(small_cohort_project: Path, caps
     assert second == first
     with Project.open(small_cohort_project, read_only=True) as project:
         assert len(project.runs) == 6
+
+
+def test_bench_cv_reports_truncated_runs_as_such(small_cohort_project: Path, capsys: Any) -> None:
+    argv = ["bench", "cv", "--project", str(small_cohort_project), "--variant", "2d-local", "--folds", "2"]
+    argv += ["--repeats", "1", "--fast-iterations", "3", "--paper-iterations", "6"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "TRUNCATED" in text and "NOT the fast profile" in text and "not assessed" in text
+    assert "not the paper's patients" in text
+    assert main([*argv, "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["fast"]["truncated"] and figures["paper"]["truncated"]
+    assert figures["compute_ratio_steps"] == 0.5
+    assert figures["paper"]["extrapolated_full_wall_seconds"] == figures["paper"]["wall_seconds"]
