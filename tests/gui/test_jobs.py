@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6 import QtCore
 from pytestqt.qtbot import QtBot
 
@@ -40,7 +42,7 @@ def test_grade_without_a_model_trains_one_then_fills_predictions(
 
 
 def test_smoke_cross_validation_from_the_dock_fills_results_and_roc(
-    window, qtbot: QtBot, dialogs, tensorflow_stays_out
+    window, qtbot: QtBot, dialogs, tensorflow_stays_out, tmp_path: Path
 ) -> None:
     panel = window.jobs
     panel.set_variants(["2d-local"])
@@ -62,6 +64,10 @@ def test_smoke_cross_validation_from_the_dock_fills_results_and_roc(
     assert panel.folds_table.rowCount() == 2
     assert panel.overall_bar.value() == 100
     assert len(panel.roc_plot.listDataItems()) >= 1
+    panel.write_csv(str(tmp_path))
+    summary = (tmp_path / "cv_summary.csv").read_text(encoding="utf-8").splitlines()
+    assert summary[0].startswith("Run,Variant,Status") and summary[1].startswith(f"{run.id},2d-local,done")
+    assert len((tmp_path / "cv_folds.csv").read_text(encoding="utf-8").splitlines()) == 3
     assert not tensorflow_stays_out.attempts
 
 
