@@ -1,15 +1,16 @@
 """``hccdesk bench train``: training throughput of each variant against the machine's dense matmul rate.
 
-For each variant: the median wall time of one training step (a compiled ``train_on_batch`` on a fixed batch at
-the variant's default batch size, after warm-up steps), the FLOPs of that step counted from the layer shapes
+For each variant: the wall time of one training step (a compiled ``train_on_batch`` on a fixed batch at the
+variant's default batch size, after warm-up steps), the FLOPs of that step counted from the layer shapes
 (:mod:`hccdesk.learn.flops`), the achieved GFLOP/s, and the ratio to the dense float32 matmul rate measured in
-the same process (``tf.matmul`` of square matrices, best of the sizes tried) — the practical peak of this
-machine for the kind of work a network step is.
+the same process (``tf.matmul`` of square matrices) — the practical peak of this machine for the kind of work
+a network step is.  Both sides are best-of measurements (fastest step; fastest matmul, re-measured after every
+variant): on a shared machine other processes only ever slow a measurement down, so the minimum is the
+estimate least disturbed by them, and taking it on both sides keeps the ratio fair.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -38,7 +39,7 @@ class StepBench:
     ratio: float
 
 
-def matmul_gflops(sizes: Sequence[int] = MATMUL_SIZES, repeats: int = 5) -> float:
+def matmul_gflops(sizes: Sequence[int] = MATMUL_SIZES, repeats: int = 3) -> float:
     """Best dense float32 matmul rate (GFLOP/s) over ``sizes`` on TensorFlow's default device."""
     best = 0.0
     matmul = tf.function(tf.matmul)
@@ -55,7 +56,7 @@ def matmul_gflops(sizes: Sequence[int] = MATMUL_SIZES, repeats: int = 5) -> floa
 
 
 def step_time(variant: str, steps: int, warmup: int, batch_size: int | None = None) -> tuple[float, int, int]:
-    """Median seconds of a training step of ``variant``, its FLOPs, and the batch size used."""
+    """Fastest seconds of a training step of ``variant``, its FLOPs, and the batch size used."""
     config = load_variant(variant)
     batch = int(batch_size or config["training"]["batch_size"])
     seed_everything(0)
@@ -71,7 +72,7 @@ def step_time(variant: str, steps: int, warmup: int, batch_size: int | None = No
         start = time.perf_counter()
         model.train_on_batch(x, y)
         times.append(time.perf_counter() - start)
-    return statistics.median(times), train_step_flops(model, batch), batch
+    return min(times), train_step_flops(model, batch), batch
 
 
 def bench_train(
@@ -83,11 +84,17 @@ def bench_train(
 ) -> tuple[float, list[StepBench]]:
     """The matmul peak and one :class:`StepBench` per variant."""
     peak = matmul_gflops(matmul_sizes)
-    rows = []
+    measured = []
     for variant in variants:
         seconds, flops, batch = step_time(variant, steps, warmup, batch_size)
-        gflops = flops / seconds / 1e9
-        rows.append(StepBench(variant, batch, seconds * 1e3, flops / 1e9, gflops, gflops / peak))
+        measured.append((variant, batch, seconds, flops))
+        peak = max(peak, matmul_gflops(matmul_sizes))
+    rows = [
+        StepBench(
+            variant, batch, seconds * 1e3, flops / 1e9, flops / seconds / 1e9, flops / seconds / 1e9 / peak
+        )
+        for variant, batch, seconds, flops in measured
+    ]
     return peak, rows
 
 
