@@ -12,7 +12,16 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-pytestmark = pytest.mark.gui
+GUI_TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of this folder ``gui`` (``-m "not gui"`` runs the suite without Qt widgets)."""
+    for item in items:
+        if GUI_TESTS in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.gui)
+
+
 FORBIDDEN = ("tensorflow", "keras")
 """Top-level packages the GUI process must never import (DESIGN §1.2)."""
 
