@@ -40,7 +40,8 @@ class Layer:
         textures = [p for p in self.patterns if p.amplitude[phase]]
         if textures:
             modulation = sum(np.float32(p.amplitude[phase]) * p.values for p in textures)
-            value = np.float32(self.signal[phase]) * (1.0 + modulation)
+            # Tissue never turns black or doubles from texture alone; the clip keeps rare field extremes real.
+            value = np.float32(self.signal[phase]) * np.clip(1.0 + modulation, 0.4, 2.0)
         return value
 
 
