@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from PySide6 import QtWidgets
 
 from hccdesk.store.records import Box
@@ -34,3 +37,39 @@ def test_edits_of_a_session_that_ended_unexpectedly_are_offered_back(window, dia
     assert any("Recover" in title for kind, title, _ in dialogs.calls if kind == "question")
     assert new_id in window.document.project.lesions
     assert window.document.dirty
+
+
+def _start_app(qtbot):
+    from hccdesk.gui.app import create_application, create_window
+
+    create_application()
+    main = create_window(None)
+    qtbot.addWidget(main)
+    return main
+
+
+def test_without_a_project_the_welcome_page_opens_the_demo(
+    qtbot, dialogs, small_cohort_template: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from hccdesk.phantom.demo import DEMO_NAME
+
+    demo = tmp_path / "home" / "demo" / DEMO_NAME
+    shutil.copytree(small_cohort_template, demo, ignore=shutil.ignore_patterns("lock"))  # already built
+    monkeypatch.setenv("HCCDESK_HOME", str(tmp_path / "home"))
+    main = _start_app(qtbot)
+    assert main.stack.currentWidget() is main.welcome and main.document is None
+    main.welcome.demo_requested.emit()  # the "Open the demo project" button
+    qtbot.waitUntil(lambda: main.document is not None, timeout=60_000)
+    assert main.document.folder == demo and main.grid.volumes is not None
+    main.close()
+
+
+def test_the_last_project_is_reopened_at_start(qtbot, dialogs, small_cohort_project: Path) -> None:
+    from hccdesk.gui import settings
+
+    settings.remember_project(str(small_cohort_project))
+    main = _start_app(qtbot)
+    qtbot.waitUntil(lambda: main.document is not None, timeout=30_000)
+    assert main.document.folder == small_cohort_project
+    assert main.recent_menu.actions()[0].text() == str(small_cohort_project)
+    main.close()
