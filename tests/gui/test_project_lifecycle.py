@@ -73,3 +73,16 @@ def test_the_last_project_is_reopened_at_start(qtbot, dialogs, small_cohort_proj
     assert main.document.folder == small_cohort_project
     assert main.recent_menu.actions()[0].text() == str(small_cohort_project)
     main.close()
+
+
+def test_a_project_held_by_another_instance_opens_read_only(
+    qtbot, dialogs, small_cohort_project: Path
+) -> None:
+    from hccdesk.store.project import Project
+
+    main = _start_app(qtbot)
+    with Project.open(small_cohort_project):  # another instance holds the write lock
+        main.files.open_path(small_cohort_project)  # "Open it read-only instead?" answered Yes
+        assert any(title == "Project in use" for kind, title, _ in dialogs.calls if kind == "question")
+        assert main.document.project.read_only and "[read-only]" in main.windowTitle()
+        main.close()

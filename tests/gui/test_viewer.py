@@ -90,3 +90,14 @@ def test_status_bar_shows_lps_position_and_each_phase_intensity(window) -> None:
         assert f"{phase} {grid.volumes.volumes[phase][voxel]:.0f}" in text
     world = grid.volumes.world(voxel)
     assert f"{world[0]:.1f}" in text
+
+
+def test_presets_set_percentile_levels_on_every_phase(window) -> None:
+    grid = window.grid
+    index = next(i for i, p in enumerate(window.presets) if p.name.startswith("Full range"))
+    window.preset_combo.setCurrentIndex(index)
+    window.preset_combo.activated.emit(index)
+    for phase in grid.volumes.phases:
+        stats = grid.volumes.stats[phase]
+        assert grid.levels[phase] == stats.preset(0.0, 100.0)
+        assert tuple(grid.views[phase].image.levels) == (grid.levels[phase].low, grid.levels[phase].high)
