@@ -258,6 +258,14 @@ class MainWindow(QtWidgets.QMainWindow):
         document = self.document
         if document is None:
             return True
+        if self.jobs is not None and self.jobs.busy:
+            answer = QtWidgets.QMessageBox.question(
+                self, "Job running", "A job is running. Closing cancels it (finished folds are kept). Close?"
+            )
+            if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+                return False
+        if self.jobs is not None:
+            self.jobs.shutdown()  # first, so a cancelled run's finished folds are in the project to save
         if document.dirty:
             answer = ask_unsaved(self, "closing it")
             if answer == QtWidgets.QMessageBox.StandardButton.Cancel:
@@ -268,8 +276,6 @@ class MainWindow(QtWidgets.QMainWindow):
                 except ProjectError as error:
                     show_error(self, "Save failed", error)
                     return False
-        if self.jobs is not None:
-            self.jobs.shutdown()
         discard = document.dirty  # the user chose Discard
         document.project.close(discard_unsaved=discard)
         self.document, self.volumes = None, None
@@ -285,7 +291,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return True
 
     def _show_welcome(self) -> None:
-        for action in getattr(self, "_project_actions", []):
+        for action in self._project_actions:
             action.setEnabled(False)
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
