@@ -37,15 +37,16 @@ def take_screenshots(outdir: Path, project: Path | None = None, cv: str = "smoke
     from hccdesk.gui.main_window import MainWindow
 
     outdir.mkdir(parents=True, exist_ok=True)
+    settings_before = os.environ.get("HCCDESK_SETTINGS")
     with tempfile.TemporaryDirectory(prefix="hccdesk-shots-") as scratch:
-        os.environ["HCCDESK_SETTINGS"] = str(Path(scratch) / "settings.ini")
+        os.environ["HCCDESK_SETTINGS"] = str(Path(scratch) / "settings.ini")  # the user's stay untouched
         copy = Path(scratch) / "demo.hccdesk"
         if project is None:
             from hccdesk.phantom.demo import build_demo
 
             build_demo(copy, lesions=16, preset="small", seed=1)
         else:
-            shutil.copytree(project, copy, ignore=shutil.ignore_patterns("lock", "jobs"))
+            shutil.copytree(project, copy, ignore=shutil.ignore_patterns("lock"))
         app = create_application()
         window = MainWindow(device=_device())
         window.resize(*WINDOW_SIZE)
@@ -56,9 +57,12 @@ def take_screenshots(outdir: Path, project: Path | None = None, cv: str = "smoke
             _run_smoke_cv(window)
         written += _cv_shots(app, window, outdir)
         written += _graded_shot(app, window, outdir)
-        window.document.project.close(discard_unsaved=True)
-        window.document = None
+        window.document.save()  # the temporary copy: closing then asks nothing
         window.close()
+    if settings_before is None:
+        os.environ.pop("HCCDESK_SETTINGS", None)
+    else:
+        os.environ["HCCDESK_SETTINGS"] = settings_before
     return written
 
 

@@ -27,3 +27,21 @@ def test_gui_screenshot_and_bench_commands_are_registered() -> None:
     assert parser.parse_args(["gui", "x.hccdesk"]).project == "x.hccdesk"
     assert parser.parse_args(["screenshot", "out"]).outdir == "out"
     assert parser.parse_args(["bench", "gui", "--json"]).json
+
+
+def test_screenshot_renders_the_viewer_and_results_states(
+    qtbot, small_cohort_template: Path, tmp_path: Path
+) -> None:
+    from PySide6 import QtGui
+
+    from hccdesk.gui.screenshot import take_screenshots
+
+    saved = (small_cohort_template / "project.h5").stat().st_mtime_ns
+    written = take_screenshots(tmp_path / "shots", small_cohort_template, cv="none")
+    assert [p.name for p in written] == ["main-window.png", "coronal.png", "cv-results.png", "cv-roc.png"]
+    for path in written:
+        image = QtGui.QImage(str(path))
+        assert (image.width(), image.height()) == (1600, 1000)
+    assert (
+        small_cohort_template / "project.h5"
+    ).stat().st_mtime_ns == saved  # a copy was shown, not the project
