@@ -15,6 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from hccdesk.errors import ProjectError
+
 DEMO_NAME = "hccdesk-demo.hccdesk"
 
 
@@ -34,6 +36,11 @@ def build_demo(folder: str | Path, *, lesions: int = 46, preset: str = "clinical
     """Build the demo project at ``folder`` (a ``*.hccdesk`` path) unless it is already there; return it.
 
     46 lesions give the paper's cohort: 21 low grade (Edmondson I-II) and 25 high grade (III-IV).
+
+    Raises
+    ------
+    ProjectError
+        ``folder`` exists and is neither a finished demo nor empty (nothing of the user's is overwritten).
     """
     from hccdesk.phantom.build import write_cohort
     from hccdesk.store.interop import import_lesions_csv, import_manifest
@@ -42,6 +49,8 @@ def build_demo(folder: str | Path, *, lesions: int = 46, preset: str = "clinical
     folder = Path(folder).expanduser().absolute()
     if is_complete(folder):
         return folder
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ProjectError(f"{folder} exists but is not a demo project; remove it or choose another folder")
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{folder.name}.building-", dir=folder.parent) as scratch:
         work = Path(scratch)
@@ -55,6 +64,6 @@ def build_demo(folder: str | Path, *, lesions: int = 46, preset: str = "clinical
             shutil.copyfile(cohort.folder / name, work / f"{folder.stem}.{name}")
             os.replace(work / f"{folder.stem}.{name}", folder.parent / f"{folder.stem}.{name}")
         if folder.exists():
-            shutil.rmtree(folder)  # an incomplete leftover from before atomic builds, never a finished demo
+            folder.rmdir()  # empty (checked above); os.replace cannot replace a directory on every platform
         os.replace(staged, folder)
     return folder

@@ -48,6 +48,16 @@ def test_interrupted_build_leaves_nothing_behind(tmp_path: Path, monkeypatch: py
     assert not demo.is_complete(target)
 
 
+def test_refuses_to_build_over_a_folder_that_is_not_a_demo(tmp_path: Path) -> None:
+    from hccdesk.errors import ProjectError
+
+    (tmp_path / "mine.hccdesk").mkdir()
+    (tmp_path / "mine.hccdesk" / "notes.txt").write_text("keep me")
+    with pytest.raises(ProjectError, match="not a demo project"):
+        build_demo(tmp_path / "mine.hccdesk", lesions=1, preset="small", seed=1)
+    assert (tmp_path / "mine.hccdesk" / "notes.txt").read_text() == "keep me"
+
+
 def test_demo_command_opens_the_cached_project_without_a_gui(
     small_cohort_template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
