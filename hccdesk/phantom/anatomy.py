@@ -78,7 +78,9 @@ def build_anatomy(rng: np.random.Generator, grid: Grid, enhancement: Enhancement
     cavity_x, cavity_y = half_x - 2 - subcutaneous - wall, half_y - 2 - subcutaneous - wall
     spine_y = half_y - u(55.0, 65.0)
     liver_z = u(0.0, 20.0)
-    jitter = lambda scale=4.0: float(rng.normal(0.0, scale))  # noqa: E731 - a local shorthand for readability
+
+    def jitter(scale: float = 4.0) -> float:
+        return float(rng.normal(0.0, scale))
 
     back = half_y * u(0.8, 0.9)
 

@@ -55,27 +55,23 @@ class SyntheticStudy:
     timing: Timing
 
 
-def generate_study(plan: StudyPlan, preset: Preset) -> SyntheticStudy:
-    """Render ``plan`` on ``preset``'s grid; the same plan always gives the same arrays."""
-    rng = np.random.default_rng(plan.seed)
-    grid = Grid(preset.shape, preset.spacing)
-    enhancement = sample_enhancement(rng)
-    anatomy = build_anatomy(rng, grid, enhancement)
-    layers = list(anatomy.layers)
-    boxes, centres = {}, {}
-    for lesion in plan.lesions:
-        rendered = render_lesion(rng, grid, anatomy, lesion.traits, enhancement)
-        layers += rendered.layers
-        boxes[lesion.lesion_id] = rendered.box
-        centres[lesion.lesion_id] = rendered.centre_mm
-    clean = [composite(layers, grid.shape, phase) for phase in range(len(PHASES))]
-    labels, label_names = label_map(layers, grid.shape)
-    acquisition = sample_acquisition(rng)
-    acquired = acquire(rng, clean, grid, acquisition)
+def _streams(seed: np.random.SeedSequence, count: int) -> list[np.random.Generator]:
+    """Independent generators for the body, the lesions, the scanner and the clock of one study.
+
+    Children are derived from the seed's key rather than ``spawn``ed (which counts calls on the object), so
+    rendering a plan twice gives the same study, and a change to how the anatomy is drawn leaves the scanner's
+    draws (gain, noise, rescale encoding) as they were.
+    """
+    keys = [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i)) for i in range(count)]
+    return [np.random.default_rng(key) for key in keys]
+
+
+def _timing(rng: np.random.Generator, enhancement: Enhancement) -> Timing:
+    """Date and clock of the examination; the arterial phase follows the study's arterial timing offset."""
     injection = float(rng.uniform(60.0, 90.0))
     arterial = injection + 35.0 + enhancement.arterial_offset_s
     day = date(2011, 10, 1) + timedelta(days=int(rng.integers(0, 1460)))
-    timing = Timing(
+    return Timing(
         day.strftime("%Y%m%d"),
         float(rng.uniform(8 * 3600, 17 * 3600)),
         injection,
@@ -86,7 +82,29 @@ def generate_study(plan: StudyPlan, preset: Preset) -> SyntheticStudy:
             injection + float(rng.uniform(160.0, 200.0)),
         ),
     )
-    world_centre = np.array([rng.normal(0.0, 5.0), rng.normal(10.0, 10.0), rng.uniform(-260.0, -140.0)])
+
+
+def generate_study(plan: StudyPlan, preset: Preset) -> SyntheticStudy:
+    """Render ``plan`` on ``preset``'s grid; the same plan always gives the same arrays."""
+    body, tumours, scanner, clock = _streams(plan.seed, 4)
+    grid = Grid(preset.shape, preset.spacing)
+    enhancement = sample_enhancement(body)
+    anatomy = build_anatomy(body, grid, enhancement)
+    layers = list(anatomy.layers)
+    boxes, centres = {}, {}
+    for lesion in plan.lesions:
+        rendered = render_lesion(tumours, grid, anatomy, lesion.traits, enhancement)
+        layers += rendered.layers
+        boxes[lesion.lesion_id] = rendered.box
+        centres[lesion.lesion_id] = rendered.centre_mm
+    clean = [composite(layers, grid.shape, phase) for phase in range(len(PHASES))]
+    labels, label_names = label_map(layers, grid.shape)
+    acquisition = sample_acquisition(scanner)
+    acquired = acquire(scanner, clean, grid, acquisition)
+    world_centre = np.array(
+        [scanner.normal(0.0, 5.0), scanner.normal(10.0, 10.0), scanner.uniform(-260.0, -140.0)]
+    )
+    timing = _timing(clock, enhancement)
     return SyntheticStudy(
         plan=plan,
         grid=grid,
