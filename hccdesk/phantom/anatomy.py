@@ -77,7 +77,7 @@ def build_anatomy(rng: np.random.Generator, grid: Grid, enhancement: Enhancement
     subcutaneous, wall = u(8.0, 24.0), u(6.0, 10.0)
     cavity_x, cavity_y = half_x - 2 - subcutaneous - wall, half_y - 2 - subcutaneous - wall
     spine_y = half_y - u(55.0, 65.0)
-    liver_z = u(0.0, 20.0)
+    liver_z = u(-15.0, 5.0)
 
     def jitter(scale: float = 4.0) -> float:
         return float(rng.normal(0.0, scale))
