@@ -240,6 +240,8 @@ class JobPanel(QtWidgets.QWidget):
             raise JobError("another job is running; wait for it or press Cancel first")
 
     def _follow(self, handle, specs: int, text: str, after: Callable[[dict], None] | None = None) -> None:
+        if self.bridge is not None:
+            self.bridge.deleteLater()  # finished (the panel runs one job at a time)
         self.bridge = JobBridge(self._document.project, handle, self)
         self.bridge.message.connect(self._message)
         self.bridge.finished.connect(self._finished)
