@@ -46,6 +46,7 @@ def test_runs_list_and_show(cv_result: Any, capsys: Any) -> None:
     assert main(["runs", "show", str(folder), "run-9999"]) == 2
 
 
+@pytest.mark.slow
 def test_compare_runs_the_rows_then_reuses_them(small_cohort_project: Path, capsys: Any) -> None:
     """A tiny protocol (2 folds × 1 repeat, 3 steps): the first call runs Table 1's six variants, the second
     reuses all of them and runs nothing."""
@@ -63,6 +64,7 @@ def test_compare_runs_the_rows_then_reuses_them(small_cohort_project: Path, caps
         assert len(project.runs) == 6
 
 
+@pytest.mark.slow
 def test_bench_cv_reports_truncated_runs_as_such(small_cohort_project: Path, capsys: Any) -> None:
     argv = ["bench", "cv", "--project", str(small_cohort_project), "--variant", "2d-local", "--folds", "2"]
     argv += ["--repeats", "1", "--fast-iterations", "3", "--paper-iterations", "6"]
