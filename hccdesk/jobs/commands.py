@@ -96,10 +96,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--variant",
         action="append",
         dest="variants",
-        required=True,
         choices=VARIANTS,
         metavar="V",
-        help="a variant such as 3d-cifa (repeatable)",
+        help="a variant such as 3d-cifa (repeatable; with --replay, default: the replayed run's)",
+    )
+    cv.add_argument(
+        "--replay",
+        metavar="RUN",
+        default=None,
+        help="use a stored run's splits, folds, repeats, seed and (unless given) iterations again exactly",
     )
     _add_cv_protocol(cv)
     _add_training_options(cv)
@@ -295,22 +300,35 @@ def _write_json(target: str | None, data: Any) -> None:
 
 # ---------------------------------------------------------------------------------------------- handlers
 def _run_cv(args: argparse.Namespace) -> int:
+    from hccdesk.errors import InputError
     from hccdesk.jobs.report import cv_json, runs_summary_table
     from hccdesk.jobs.runner import start_cv
 
     with _open(args.project) as project:
+        variants, iterations = args.variants, args.iterations
+        if args.replay is not None:
+            original = project.runs.get(args.replay)
+            if original is None:
+                raise InputError(f"no run {args.replay!r} to replay; see `hccdesk runs list`")
+            variants = variants or [original.variant]
+            if iterations is None and args.profile is None:
+                iterations = int(original.config["iterations"])
+        if not variants:
+            raise InputError("name at least one --variant (or --replay a stored run)")
         handle = start_cv(
             project,
-            args.variants,
+            variants,
             args.folds,
             args.repeats,
             args.profile,
             args.seed,
-            args.iterations,
+            iterations,
             dispatcher=_dispatcher(args),
             overrides=_parse_overrides(args.overrides),
+            replay=args.replay,
         )
-        _follow(project, handle, len(args.variants) * args.folds * args.repeats)
+        first = project.runs[handle.record_ids[0]].config
+        _follow(project, handle, len(variants) * int(first["folds"]) * int(first["repeats"]))
         runs = [project.runs[i] for i in handle.record_ids]
         if args.json != "-":
             print(runs_summary_table(runs))

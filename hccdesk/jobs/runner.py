@@ -28,7 +28,7 @@ from hccdesk.jobs.dispatch import FINAL_TYPES, Dispatcher, LocalPool
 from hccdesk.jobs.metrics import summarize
 from hccdesk.jobs.snapshot import read_snapshot, write_snapshot
 from hccdesk.jobs.spec import FoldSpec, GradeSpec, read_json, to_dict, write_json
-from hccdesk.jobs.splits import fold_key, make_splits
+from hccdesk.jobs.splits import fold_key, make_splits, splits_from_records
 from hccdesk.store.records import ModelRecord, RunRecord, now_iso
 
 JOBS_FOLDER = "jobs"
@@ -200,12 +200,14 @@ def start_cv(
     iterations: int | None = None,
     dispatcher: Dispatcher | None = None,
     overrides: Mapping[str, Any] | None = None,
+    replay: str | None = None,
 ) -> JobHandle:
     """Cross-validate each variant on the project's graded lesions, every variant on the same splits.
 
     ``overrides`` are dotted config settings applied to every variant (``{"training.learning_rate": 1e-3}``);
-    they are stored in the run's config.  The runs are stored as ``running`` right away (the caller saves
-    when it likes); results arrive through :func:`import_results`.
+    they are stored in the run's config.  ``replay`` names a stored run whose splits (and folds, repeats and
+    seed) are used again exactly.  The runs are stored as ``running`` right away (the caller saves when it
+    likes); results arrive through :func:`import_results`.
     """
 
     _writable(project)
@@ -218,14 +220,16 @@ def start_cv(
     job_dir = _new_job_dir(project)
     snapshot = write_snapshot(project, job_dir / "snapshot.json")
     ids = sorted(snapshot.labels())
-    splits = make_splits(
-        ids,
-        [snapshot.lesions[i].y for i in ids],
-        [snapshot.lesions[i].patient_id for i in ids],
-        folds,
-        repeats,
-        seed,
-    )
+    if replay is not None:
+        original = project.runs.get(replay)
+        if original is None:
+            raise InputError(f"no run {replay!r} to replay; see `hccdesk runs list`")
+        folds, repeats, seed = (int(original.config[k]) for k in ("folds", "repeats", "seed"))
+        splits = splits_from_records(original.splits, ids)
+        ids = sorted({i for s in splits for i in s.test_ids})
+    else:
+        labels = [snapshot.lesions[i].y for i in ids]
+        splits = make_splits(ids, labels, [snapshot.lesions[i].patient_id for i in ids], folds, repeats, seed)
     runs, specs = [], []
     for variant in variants:
         run_id = project.new_id("run")
@@ -243,6 +247,7 @@ def start_cv(
             "dispatch": type(dispatcher).__name__ if dispatcher else "LocalPool",
             "threshold": 0.5,
             "overrides": dict(overrides or {}),
+            "replay_of": replay or "",
         }
         record = RunRecord(id=run_id, variant=variant, config=config, splits=[s.to_record() for s in splits])
         project.put_run(record)

@@ -98,23 +98,30 @@ def make_splits(
 
 
 def splits_from_records(records: Sequence[dict[str, object]], lesion_ids: Sequence[str]) -> list[Split]:
-    """Rebuild stored splits (for a replay): the training side of each fold is every other lesion."""
-    known = list(lesion_ids)
-    known_set = set(known)
+    """Rebuild stored splits for a replay, exactly as they were.
+
+    The training side of a fold is every other lesion tested in the same repetition (every lesion is tested
+    once per repetition), so lesions graded since the run do not slip in.  ``lesion_ids`` are the lesions
+    that can be used now; a stored split naming another one is refused.
+    """
+    usable = set(lesion_ids)
+    tested: dict[int, list[str]] = {}
+    for record in records:
+        tested.setdefault(int(record["repeat"]), []).extend(str(i) for i in record["test"])  # type: ignore[call-overload, union-attr]
+    missing = sorted({i for ids in tested.values() for i in ids} - usable)
+    if missing:
+        shown = ", ".join(missing[:5])
+        raise InputError(f"the stored splits name lesions that are no longer graded: {shown}")
     splits = []
     for record in records:
+        repeat = int(record["repeat"])  # type: ignore[call-overload]
         test = tuple(str(i) for i in record["test"])  # type: ignore[union-attr]
-        missing = sorted(set(test) - known_set)
-        if missing:
-            raise InputError(
-                f"the stored split names lesions that are no longer labelled: {', '.join(missing[:5])}"
-            )
         test_set = set(test)
         splits.append(
             Split(
-                repeat=int(record["repeat"]),  # type: ignore[call-overload]
+                repeat=repeat,
                 fold=int(record["fold"]),  # type: ignore[call-overload]
-                train_ids=tuple(i for i in known if i not in test_set),
+                train_ids=tuple(sorted(i for i in tested[repeat] if i not in test_set)),
                 test_ids=test,
             )
         )

@@ -77,3 +77,8 @@ def test_bench_cv_reports_truncated_runs_as_such(small_cohort_project: Path, cap
     assert figures["fast"]["truncated"] and figures["paper"]["truncated"]
     assert figures["compute_ratio_steps"] == 0.5
     assert figures["paper"]["extrapolated_full_wall_seconds"] == figures["paper"]["wall_seconds"]
+
+
+def test_cv_without_a_variant_exits_2(small_cohort_project: Path, capsys: Any) -> None:
+    assert main(["cv", str(small_cohort_project)]) == 2
+    assert "--variant" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +81,19 @@ def test_stored_metrics_equal_sklearn_on_stored_oof(cv_result: Any) -> None:
                 assert fold["auc"] == roc_auc_score(y, p)
             for key, path in run.model_files.items():
                 assert (folder / path).is_file(), key
+
+
+def test_replay_uses_the_stored_splits_again(cv_result: Any, tmp_path: Path) -> None:
+    from hccdesk.cli import main
+
+    folder = tmp_path / "copy.hccdesk"
+    shutil.copytree(cv_result.folder, folder, ignore=shutil.ignore_patterns("lock"))
+    original = cv_result.data["runs"][1]  # the 2D run: the cheaper one to repeat
+    out = tmp_path / "replay.json"
+    assert main(["cv", str(folder), "--replay", original["id"], "--json", str(out)]) == 0
+    (replayed,) = json.loads(out.read_text())["runs"]
+    assert replayed["variant"] == original["variant"]
+    assert replayed["config"]["replay_of"] == original["id"]
+    assert replayed["config"]["iterations"] == original["config"]["iterations"]
+    with Project.open(folder, read_only=True) as project:
+        assert project.runs[replayed["id"]].splits == project.runs[original["id"]].splits
