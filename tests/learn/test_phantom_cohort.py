@@ -69,4 +69,4 @@ def test_real_patch_path_trains_and_predicts(small_cohort_template: Path, tmp_pa
 def test_every_variant_on_the_phantom_cohort(
     small_cohort_template: Path, tmp_path: Path, variant: str
 ) -> None:
-    _train_and_check(small_cohort_template, variant, 100, tmp_path)
+    _train_and_check(small_cohort_template, variant, 60, tmp_path)
