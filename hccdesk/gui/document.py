@@ -23,7 +23,6 @@ class ProjectDocument(QtCore.QObject):
     selection_changed = QtCore.Signal(str)  # lesion id, "" for none
     study_changed = QtCore.Signal(str)  # study id, "" for none
     dirty_changed = QtCore.Signal(bool)
-    _store_changed = QtCore.Signal()  # queued: the store marks itself dirty only after notifying observers
 
     def __init__(self, project, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -33,7 +32,6 @@ class ProjectDocument(QtCore.QObject):
         self.selected = ""
         self._dirty = bool(project.dirty)
         project.add_observer(self._changed)
-        self._store_changed.connect(self._emit_dirty, QtCore.Qt.ConnectionType.QueuedConnection)
         self.undo_stack.indexChanged.connect(lambda _index: self._emit_dirty())
 
     @property
@@ -113,7 +111,7 @@ class ProjectDocument(QtCore.QObject):
             self.lesions_changed.emit()
         else:
             self.records_changed.emit(kind)
-        self._store_changed.emit()
+        self._emit_dirty()  # the store is already marked dirty when it notifies
 
     def _emit_dirty(self) -> None:
         dirty = self.dirty

@@ -2,9 +2,10 @@
 
 The working state lives in memory; ``project.h5`` is opened only to load (read-only) and at save (a new file
 renamed into place, see :mod:`hccdesk.store.projectfile`).  Every edit goes through one path,
-:meth:`Project._commit`: it is journaled (fsync'd) first, then applied, then observers are told, so the GUI's
-undo stack, the autosave journal and the views all see the same sequence of changes.  Records are immutable:
-an edit replaces a record, which makes undo a matter of putting the old record back (:meth:`put_lesion`).
+:meth:`Project._commit`: it is journaled (fsync'd) first, then applied, then observers are told (``dirty`` is
+already True when they are), so the GUI's undo stack, the autosave journal and the views all see the same
+sequence of changes.  Records are immutable: an edit replaces a record, which makes undo a matter of putting
+the old record back (:meth:`put_lesion`).
 
 Observers are called as ``callback(kind, record_id)`` after each change, with ``kind`` one of ``"study"``,
 ``"lesion"``, ``"run"``, ``"model"``, ``"prediction"`` (``record_id`` is the lesion id) or ``"saved"``
@@ -170,13 +171,13 @@ class Project:
         assert self._journal is not None
         self._journal.generation = max(self._generation, pending.generation)
         self.pending_recovery = None
+        self.dirty = True  # before the replayed edits reach the observers, as in _commit
         for entry in pending.edits:
             problem = self._unrecoverable(entry)
             if problem:
                 self.warnings.append(problem)
             else:
                 self._apply(entry)
-        self.dirty = True
         self.warnings.append(f"recovered {pending.describe()}")
 
     def _unrecoverable(self, entry: dict[str, Any]) -> str | None:
@@ -438,7 +439,7 @@ class Project:
             raise InputError(f"lesion {fields['id']}: {error}") from None
 
     def _commit(self, entry: dict[str, Any]) -> None:
-        """Journal ``entry`` durably, then apply it and tell the observers."""
+        """Journal ``entry`` durably, mark the project dirty, then apply it and tell the observers."""
         assert self._journal is not None
         # Applying the journaled text (not ``entry``) gives the project its own copy of every record, so a
         # caller that mutates its RunRecord afterwards cannot change the project behind the journal's back.
@@ -448,8 +449,10 @@ class Project:
             raise ProjectError(
                 f"could not record the edit in {self._journal.path}: {error}; nothing changed"
             ) from error
-        self._apply(json.loads(text))
+        # Dirty before the observers hear of the change, so a callback that shows the saved/unsaved state
+        # reads the new one.  The edit is journaled but not in project.h5 from here on, whatever happens.
         self.dirty = True
+        self._apply(json.loads(text))
 
     def _apply(self, entry: dict[str, Any]) -> None:
         kind, op = entry["kind"], entry["op"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6 import QtWidgets
 
-from hccdesk.store.records import Box
+from hccdesk.store.records import Box, Prediction
 
 
 def test_closing_with_unsaved_changes_asks_and_cancel_keeps_the_project(window, dialogs) -> None:
@@ -24,6 +24,15 @@ def test_closing_with_unsaved_changes_asks_and_cancel_keeps_the_project(window, 
     assert window.document is None and window.stack.currentWidget() is window.welcome
     window.files.open_path(document.folder)
     assert any(lesion.study_id == study for lesion in window.document.project.lesions.values())
+
+
+def test_a_store_change_outside_the_undo_stack_marks_the_window_modified_at_once(window) -> None:
+    document = window.document
+    document.save()
+    assert not window.isWindowModified()
+    lesion_id = next(iter(document.project.lesions))
+    document.project.add_predictions([Prediction(lesion_id, "m1", 0.8, 0.0, 1)])  # as a job's results do
+    assert window.isWindowModified()  # no event loop turn needed: the store was dirty when it notified
 
 
 def test_edits_of_a_session_that_ended_unexpectedly_are_offered_back(window, dialogs) -> None:

@@ -52,6 +52,20 @@ def test_observers_hear_every_change(project: Project) -> None:
     assert heard == [("lesion", lesion.id)] * 3 + [("prediction", "L9"), ("saved", "")]
 
 
+def test_observers_see_the_dirty_state_of_the_change_they_hear_of(project: Project) -> None:
+    seen: list[tuple[str, bool]] = []
+    project.add_observer(lambda kind, _record_id: seen.append((kind, project.dirty)))
+    project.add_lesion("S1", Box(1, 1, 1, 4, 4, 4), lesion_id="L1")
+    project.save()
+    project.update_lesion("L1", grade=2)
+    folder = project.folder
+    project.close()  # the grade change stays journaled, unsaved
+    with Project.open(folder) as reopened:
+        reopened.add_observer(lambda kind, _record_id: seen.append((f"recovered {kind}", reopened.dirty)))
+        reopened.recover()
+    assert seen == [("lesion", True), ("saved", False), ("lesion", True), ("recovered lesion", True)]
+
+
 def test_bad_edits_are_refused_and_change_nothing(project: Project) -> None:
     lesion = project.add_lesion("S1", Box(1, 1, 1, 4, 4, 4), lesion_id="L1")
     with pytest.raises(InputError, match="outside study S1"):
