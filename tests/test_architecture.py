@@ -38,3 +38,15 @@ def test_cli_parser_imports_nothing_heavy() -> None:
     heavy_roots = {"tensorflow", "keras", "PySide6", "pyqtgraph", "h5py", "scipy"}
     heavy = {m for m in loaded if m.split(".")[0] in heavy_roots}
     assert not heavy
+
+
+def test_gui_process_never_imports_tensorflow() -> None:
+    """Import every GUI module (what the app process loads) and check TensorFlow and Keras stayed out."""
+    import pkgutil
+
+    import hccdesk.gui
+
+    names = [f"hccdesk.gui.{m.name}" for m in pkgutil.iter_modules(hccdesk.gui.__path__)]
+    loaded = _modules_after("\n".join(f"import {name}" for name in names))
+    assert "hccdesk.gui.main_window" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in {"tensorflow", "keras"}}
