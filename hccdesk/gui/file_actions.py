@@ -142,26 +142,34 @@ class FileActions(QtCore.QObject):
         def work(task: BackgroundTask) -> Any:
             from hccdesk.store.interop import import_study
 
-            task.report(0, 0, f"Importing {len(paths)} path(s) as study {study_id}…")
-            return import_study(project, patient_id, study_id, [str(p) for p in paths], {}, notes)
+            return import_study(
+                project,
+                patient_id,
+                study_id,
+                [str(p) for p in paths],
+                {},
+                notes,
+                progress=task.report,
+                cancelled=task.cancel_requested,
+            )
 
         return self.run("Importing study", work, lambda study: self._imported([study], notes))
 
-    def import_manifest(self) -> None:
+    def import_manifest(self) -> BackgroundTask | None:
+        """Ask for a cohort manifest and import its studies in the background (None when none was chosen)."""
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self._window, "Import a cohort manifest", "", "CSV (*.csv)"
         )
         if not path:
-            return
+            return None
         project = self._project()
 
         def work(task: BackgroundTask) -> Any:
             from hccdesk.store.interop import import_manifest
 
-            task.report(0, 0, f"Importing the studies listed in {Path(path).name}…")
-            return import_manifest(project, path)
+            return import_manifest(project, path, progress=task.report, cancelled=task.cancel_requested)
 
-        self.run("Importing cohort", work, self._imported)
+        return self.run("Importing cohort", work, self._imported)
 
     @guarded("Cannot import lesions")
     def import_lesions_csv(self) -> None:
@@ -214,6 +222,7 @@ class FileActions(QtCore.QObject):
             done,
             lambda error: show_error(self._window, f"{title} failed", error),
             lambda: self._tasks.remove(holder[0]),
+            lambda message: self._window.statusBar().showMessage(message, 15000),
         )
         holder.append(task)
         self._tasks.append(task)

@@ -2,9 +2,10 @@
 
 Imports (scan, decode, resample, write ``images/*.h5``) and building the demo take seconds to minutes, so they
 run in a QThread while a window-modal progress dialog keeps the user from editing the project underneath
-(the project has one writer).  Cancel is honoured where the work calls :meth:`BackgroundTask.check`, between
-steps: a step that writes (a study into the project) always finishes, so nothing is left half-written, and
-what it wrote is kept.
+(the project has one writer).  Cancel is honoured where the work calls :meth:`BackgroundTask.check`, or where
+a store function polls :meth:`BackgroundTask.cancel_requested` (imports take it as ``cancelled=`` and report
+through ``progress=task.report``), between steps: a step that writes (a study into the project) always
+finishes, so nothing is left half-written, and what it wrote is kept.
 """
 
 from __future__ import annotations
@@ -15,12 +16,17 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from hccdesk.errors import JobCancelled
+
 Report = Callable[[int, int, str], None]
 """``report(done, total, text)``; ``total`` 0 means indeterminate."""
 
 
-class TaskCancelledError(Exception):
+class TaskCancelledError(JobCancelled):
     """Raised by :meth:`BackgroundTask.check` inside a task's function when the user pressed Cancel."""
+
+    def __init__(self) -> None:
+        super().__init__("Cancelled")
 
 
 class BackgroundTask(QtCore.QThread):
@@ -29,7 +35,7 @@ class BackgroundTask(QtCore.QThread):
     progressed = QtCore.Signal(int, int, str)
     succeeded = QtCore.Signal(object)
     failed = QtCore.Signal(object)  # the exception
-    cancelled = QtCore.Signal()
+    cancelled = QtCore.Signal(str)  # what was stopped and what was kept
 
     def __init__(
         self, function: Callable[[BackgroundTask], Any], parent: QtCore.QObject | None = None
@@ -44,16 +50,20 @@ class BackgroundTask(QtCore.QThread):
     def cancel(self) -> None:
         self._cancel.set()
 
+    def cancel_requested(self) -> bool:
+        """Whether the user pressed Cancel (for work that stops on its own, raising JobCancelled)."""
+        return self._cancel.is_set()
+
     def check(self) -> None:
         """Stop here if the user cancelled (call it between steps)."""
-        if self._cancel.is_set():
+        if self.cancel_requested():
             raise TaskCancelledError
 
     def run(self) -> None:
         try:
             result = self._function(self)
-        except TaskCancelledError:
-            self.cancelled.emit()
+        except JobCancelled as stop:
+            self.cancelled.emit(str(stop))
         except Exception as error:
             self.failed.emit(error)
         else:
@@ -67,12 +77,14 @@ def run_with_progress(
     on_success: Callable[[Any], None],
     on_failure: Callable[[BaseException], None],
     on_finished: Callable[[], None] | None = None,
+    on_cancelled: Callable[[str], None] | None = None,
 ) -> BackgroundTask:
     """Start ``function`` in a :class:`BackgroundTask` behind a window-modal progress dialog with Cancel.
 
     The callbacks run in the GUI thread (queued connections: a plain function connected to a signal emitted
-    by the worker thread would otherwise run in that thread).  ``on_finished`` runs last, after success,
-    failure or cancel; the task object is deleted after it.
+    by the worker thread would otherwise run in that thread).  ``on_cancelled(message)`` runs when the work
+    stopped on Cancel; ``on_finished`` runs last, after success, failure or cancel; the task object is
+    deleted after it.
     """
     dialog = QtWidgets.QProgressDialog(title, "Cancel", 0, 0, parent)
     dialog.setWindowTitle(title)
@@ -83,12 +95,19 @@ def run_with_progress(
     task = BackgroundTask(function, parent)
     queued = QtCore.Qt.ConnectionType.QueuedConnection
 
+    closed = threading.Event()
+
     def progressed(done: int, total: int, text: str) -> None:
+        # Reports still queued when the task ends arrive after the dialog is gone; and setValue, last here,
+        # runs the event loop (the dialog is modal), which may end the task and delete the dialog under it.
+        if closed.is_set():
+            return
+        dialog.setLabelText(text)
         dialog.setMaximum(total)
         dialog.setValue(done)
-        dialog.setLabelText(text)
 
     def finished() -> None:
+        closed.set()
         dialog.canceled.disconnect(task.cancel)
         dialog.close()
         dialog.deleteLater()
@@ -99,6 +118,8 @@ def run_with_progress(
     task.progressed.connect(progressed, queued)
     task.succeeded.connect(on_success, queued)
     task.failed.connect(on_failure, queued)
+    if on_cancelled is not None:
+        task.cancelled.connect(on_cancelled, queued)
     task.finished.connect(finished, queued)
     dialog.canceled.connect(task.cancel)
     dialog.show()

@@ -4,21 +4,26 @@
 (phases identified automatically, overridable per phase); ``import_lesions_csv`` / ``export_lesions_csv`` move
 lesion boxes and grades in the CSV format of :mod:`hccdesk.store.lesions_csv`; ``export_masks`` writes NIfTI
 label maps (:mod:`hccdesk.store.masks`).  Every import is all-or-nothing per study or per file.
+
+The two image imports take optional ``progress(done, total, text)`` and ``cancelled()`` callables (see
+:mod:`hccdesk.store.progress`): one step per phase volume read and one per study written, with a cancel
+honoured between steps, so a cancelled import never leaves part of a study behind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hccdesk.errors import HccdeskError, ImportRefused, InputError
+from hccdesk.errors import HccdeskError, ImportRefused, InputError, JobCancelled
 from hccdesk.imaging.scan import ScanResult, scan_paths
 from hccdesk.imaging.volume import PHASES, Volume
 from hccdesk.store.fsutil import write_text_atomically
 from hccdesk.store.lesions_csv import lesions_to_csv, read_lesions
-from hccdesk.store.manifest import ManifestImportError, read_manifest
+from hccdesk.store.manifest import ImportCancelled, ManifestImportError, read_manifest
 from hccdesk.store.masks import export_masks
+from hccdesk.store.progress import Cancelled, Progress, Steps
 from hccdesk.store.records import Lesion, Study
 from hccdesk.store.studies import REFERENCE_PHASE
 
@@ -78,12 +83,15 @@ def collect_phases(
     paths: Sequence[str | Path],
     phase_overrides: Mapping[str, str | Path],
     notes: list[str] | None = None,
+    before_read: Callable[[str], None] | None = None,
 ) -> dict[str, Volume]:
     """Phase name -> volume for one study: the overrides, plus the volumes found in ``paths`` by their phase.
 
     Series whose phase cannot be identified, and series that were refused, are left out with a note (a whole
     exam folder holds localizers and diffusion series that are not part of the study); two series claiming the
-    same phase are an error, since guessing would silently pick the wrong contrast.
+    same phase are an error, since guessing would silently pick the wrong contrast.  ``before_read(text)`` is
+    called before each read (one per override, one for all of ``paths``, which are scanned together because
+    phases are told apart by comparing a study's series); it may raise to stop.
     """
     notes = [] if notes is None else notes
     scans = _Scans()
@@ -91,8 +99,12 @@ def collect_phases(
     for phase, path in phase_overrides.items():
         if phase not in PHASES:
             raise InputError(f"unknown phase {phase!r} in --phase; use one of {', '.join(PHASES)}")
+        if before_read is not None:
+            before_read(f"reading the {phase} phase ({Path(path).name})")
         chosen[phase] = scans.one_volume(Path(path), phase)
     claimed = {v.source.paths for v in chosen.values()}
+    if paths and before_read is not None:
+        before_read(f"reading {len(paths)} path(s)")
     result = scan_paths(list(paths)) if paths else ScanResult()
     found: dict[str, Volume] = {}
     for volume in result.volumes:
@@ -123,13 +135,32 @@ def import_study(
     paths: Sequence[str | Path],
     phase_overrides: Mapping[str, str | Path] | None = None,
     notes: list[str] | None = None,
+    *,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
 ) -> Study:
     """Add one examination from DICOM folders/files or NIfTI files; the arterial phase is the reference grid.
 
     ``notes`` (when given) collects what the user should know: series left out, reader warnings.
+
+    Raises
+    ------
+    JobCancelled
+        ``cancelled()`` became True before the study was written; the project is unchanged.
     """
     notes = [] if notes is None else notes
-    volumes = collect_phases(paths, phase_overrides or {}, notes)
+    overrides = phase_overrides or {}
+    steps = Steps(len(overrides) + (1 if paths else 0) + 1, progress, cancelled)
+
+    def begin(text: str) -> None:
+        try:
+            steps.begin(f"Study {study_id}: {text}")
+        except JobCancelled:
+            raise JobCancelled(
+                f"import of study {study_id} cancelled before {text}; nothing was added to the project"
+            ) from None
+
+    volumes = collect_phases(paths, overrides, notes, begin)
     if REFERENCE_PHASE not in volumes:
         found = ", ".join(volumes) or "no usable series"
         details = f" ({'; '.join(notes)})" if notes else ""
@@ -137,10 +168,19 @@ def import_study(
             f"study {study_id}: no arterial phase (found {found}); name it with --phase arterial=PATH"
             + details
         )
-    return project.add_study(patient_id, study_id, volumes)
+    begin("writing its images")
+    study = project.add_study(patient_id, study_id, volumes)
+    steps.finish(f"Imported study {study_id}")
+    return study
 
 
-def import_manifest(project: Project, csv_path: str | Path) -> list[Study]:
+def import_manifest(
+    project: Project,
+    csv_path: str | Path,
+    *,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+) -> list[Study]:
     """Import every study of a cohort manifest (``patient_id,study_id,phase,path``).
 
     Raises
@@ -150,18 +190,32 @@ def import_manifest(project: Project, csv_path: str | Path) -> list[Study]:
     ManifestImportError
         Some studies' images could not be read; those studies were left out whole, the rest imported
         (``error.imported``).  Save the project to keep them.
+    ImportCancelled
+        ``cancelled()`` became True: the study being read was not added, the studies before it were
+        (``error.imported``).
     """
     csv_path = Path(csv_path)
     studies = read_manifest(csv_path, set(project.studies))
+    steps = Steps(sum(len(entry.rows) + 1 for entry in studies), progress, cancelled)
     scans = _Scans()
     imported: list[Study] = []
     problems: list[tuple[int, str]] = []
-    for entry in studies:
+    for number, entry in enumerate(studies, 1):
+        where = f"Study {number} of {len(studies)} ({entry.study_id})"
+        end = steps.done + len(entry.rows) + 1
         try:
-            volumes = {row.phase: scans.one_volume(row.path, row.phase) for row in entry.rows}
+            volumes: dict[str, Volume] = {}
+            for row in entry.rows:
+                steps.begin(f"{where}: reading the {row.phase} phase")
+                volumes[row.phase] = scans.one_volume(row.path, row.phase)
+            steps.begin(f"{where}: writing its images")
             imported.append(project.add_study(entry.patient_id, entry.study_id, volumes))
+        except JobCancelled:
+            raise ImportCancelled(csv_path, entry, imported, problems, len(studies)) from None
         except HccdeskError as error:
             problems.append((entry.rows[0].line, f"study {entry.study_id} ({entry.lines}): {error}"))
+        steps.skip_to(end)
+    steps.finish(f"Imported {len(imported)} of {len(studies)} studies")
     if problems:
         raise ManifestImportError(csv_path, imported, problems, len(studies))
     return imported

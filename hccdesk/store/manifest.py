@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hccdesk.errors import CsvError, HccdeskError, InputError
+from hccdesk.errors import CsvError, HccdeskError, InputError, JobCancelled
 from hccdesk.imaging.volume import PHASES
 from hccdesk.store.csvtable import read_table
 from hccdesk.store.records import Study
@@ -60,6 +60,26 @@ class ManifestImportError(InputError):
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
         super().__init__(
             f"{path}: imported {len(imported)} of {total} studies; these were left out whole: {shown}{more}"
+        )
+
+
+class ImportCancelled(JobCancelled):
+    """The user cancelled a manifest import; the studies finished before it stay (see ``imported``)."""
+
+    def __init__(
+        self,
+        path: Path,
+        current: ManifestStudy,
+        imported: list[Study],
+        problems: list[tuple[int, str]],
+        total: int,
+    ) -> None:
+        self.imported = imported
+        self.problems = problems
+        left_out = f"; {len(problems)} were left out: their images could not be read" if problems else ""
+        super().__init__(
+            f"{path}: import cancelled at study {current.study_id} ({current.lines}), which was not added; "
+            f"the {len(imported)} of {total} studies imported before it were kept{left_out}"
         )
 
 

@@ -7,9 +7,12 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 from pytestqt.qtbot import QtBot
 
 from hccdesk.gui.import_task import BackgroundTask
+from hccdesk.imaging.nifti import write_nifti
+from hccdesk.imaging.volume import Volume
 
 
 def test_importing_a_broken_file_shows_the_error_and_the_app_continues(
@@ -72,3 +75,38 @@ def test_a_background_task_stops_at_its_next_step_when_cancelled(qtbot: QtBot) -
         release.set()
     task.wait()
     assert not results and len(steps) < 100
+
+
+def test_a_manifest_import_moves_the_progress_bar_and_cancel_keeps_the_finished_study(
+    window, qtbot: QtBot, dialogs, tmp_path: Path, monkeypatch
+) -> None:
+    from PySide6 import QtCore, QtWidgets
+
+    rows = []
+    for number, study in enumerate(["G1", "G2"]):
+        for phase in ("arterial", "portal"):
+            array = np.full((6, 16, 16), 100 * number, dtype=np.int16)
+            write_nifti(
+                Volume(array, np.diag([1.5, 1.5, 3.0, 1.0]), phase), tmp_path / f"{study}_{phase}.nii"
+            )
+            rows.append(f"PG{number},{study},{phase},{study}_{phase}.nii")
+    manifest = tmp_path / "cohort.csv"
+    manifest.write_text("patient_id,study_id,phase,path\n" + "\n".join(rows) + "\n")
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *_a, **_k: (str(manifest), ""))
+    task = window.files.import_manifest()
+    bar = window.findChild(QtWidgets.QProgressDialog).findChild(QtWidgets.QProgressBar)
+    shown: list[tuple[int, int]] = []
+    bar.valueChanged.connect(lambda value: shown.append((value, bar.maximum())))
+
+    def press_cancel_while_reading_study_2(_done: int, _total: int, text: str) -> None:
+        if text.startswith("Study 2 of 2 (G2): reading the arterial"):
+            task.cancel()  # in the worker thread, so the stop comes at the very next step
+
+    task.progressed.connect(press_cancel_while_reading_study_2, QtCore.Qt.ConnectionType.DirectConnection)
+    qtbot.waitUntil(lambda: not window.files.busy, timeout=60_000)
+    project = window.document.project
+    assert "G1" in project.studies and "G2" not in project.studies
+    assert not project.images_path("G2").exists() and not dialogs.kinds("critical"), dialogs.calls
+    values = [value for value, _maximum in shown]
+    assert values == sorted(values) and values[-1] == 3 and {m for _v, m in shown} == {6}
+    assert "cancelled at study G2" in window.statusBar().currentMessage()
