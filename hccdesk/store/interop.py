@@ -21,7 +21,7 @@ from hccdesk.imaging.scan import ScanResult, scan_paths
 from hccdesk.imaging.volume import PHASES, Volume
 from hccdesk.store.fsutil import write_text_atomically
 from hccdesk.store.lesions_csv import lesions_to_csv, read_lesions
-from hccdesk.store.manifest import ImportCancelled, ManifestImportError, read_manifest
+from hccdesk.store.manifest import ImportCancelled, ManifestImportError, ManifestStudy, read_manifest
 from hccdesk.store.masks import export_masks
 from hccdesk.store.progress import Cancelled, Progress, Steps
 from hccdesk.store.records import Lesion, Study
@@ -40,7 +40,7 @@ __all__ = [
 
 
 class _Scans:
-    """``scan_paths`` per path, remembered: manifest rows of one dynamic series share one read."""
+    """``scan_paths`` per path, remembered: a study's rows that name one dynamic series share one read."""
 
     def __init__(self) -> None:
         self._results: dict[Path, ScanResult] = {}
@@ -197,19 +197,13 @@ def import_manifest(
     csv_path = Path(csv_path)
     studies = read_manifest(csv_path, set(project.studies))
     steps = Steps(sum(len(entry.rows) + 1 for entry in studies), progress, cancelled)
-    scans = _Scans()
     imported: list[Study] = []
     problems: list[tuple[int, str]] = []
     for number, entry in enumerate(studies, 1):
         where = f"Study {number} of {len(studies)} ({entry.study_id})"
         end = steps.done + len(entry.rows) + 1
         try:
-            volumes: dict[str, Volume] = {}
-            for row in entry.rows:
-                steps.begin(f"{where}: reading the {row.phase} phase")
-                volumes[row.phase] = scans.one_volume(row.path, row.phase)
-            steps.begin(f"{where}: writing its images")
-            imported.append(project.add_study(entry.patient_id, entry.study_id, volumes))
+            imported.append(_import_manifest_study(project, entry, steps, where))
         except JobCancelled:
             raise ImportCancelled(csv_path, entry, imported, problems, len(studies)) from None
         except HccdeskError as error:
@@ -219,6 +213,23 @@ def import_manifest(
     if problems:
         raise ManifestImportError(csv_path, imported, problems, len(studies))
     return imported
+
+
+def _import_manifest_study(project: Project, entry: ManifestStudy, steps: Steps, where: str) -> Study:
+    """Read one manifest study's phase volumes and add the study to ``project``.
+
+    Only one study's images are in memory at a time (a cohort's would not fit): the scans are per study
+    (rows that share a dynamic series or a 4D file still share one read), the volumes found at its paths
+    that no row names are dropped before the images are written, and the rest go when this returns.
+    """
+    scans = _Scans()
+    volumes: dict[str, Volume] = {}
+    for row in entry.rows:
+        steps.begin(f"{where}: reading the {row.phase} phase")
+        volumes[row.phase] = scans.one_volume(row.path, row.phase)
+    del scans
+    steps.begin(f"{where}: writing its images")
+    return project.add_study(entry.patient_id, entry.study_id, volumes)
 
 
 def import_lesions_csv(project: Project, csv_path: str | Path) -> list[Lesion]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ from storekit import study_volumes
 from hccdesk.errors import CsvError
 from hccdesk.imaging.dicom_writer import axial_positions, write_series
 from hccdesk.imaging.nifti import write_nifti
+from hccdesk.imaging.scan import scan_paths
+from hccdesk.store import interop
 from hccdesk.store.interop import import_manifest
 from hccdesk.store.manifest import ManifestImportError
 from hccdesk.store.project import Project
@@ -132,3 +135,24 @@ def test_rows_may_share_one_dynamic_series(project: Project, tmp_path: Path) -> 
     with project.images("S5") as images:
         assert np.array_equal(images.volume("delayed"), slices[18:24])
         assert np.array_equal(images.volume("pre"), slices[:6])
+
+
+def test_a_study_is_read_only_after_the_images_of_the_previous_ones_are_released(
+    project: Project, cohort: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cohort's images do not fit in memory: each study's arrays go once its images file is written."""
+    read: list[tuple[str, weakref.ref[np.ndarray]]] = []
+    held: list[str] = []
+
+    def scan(paths: list[Path]) -> object:
+        (path,) = paths
+        study = Path(path).name.split("_")[0]
+        held.extend(f"{earlier} while reading {study}" for earlier, ref in read if earlier != study and ref())
+        result = scan_paths(paths)
+        read.extend((study, weakref.ref(volume.array)) for volume in result.volumes)
+        return result
+
+    monkeypatch.setattr(interop, "scan_paths", scan)
+    studies = import_manifest(project, _manifest(cohort, _rows(["S2", "S3", "S4"])))
+    assert [s.id for s in studies] == ["S2", "S3", "S4"] and len(read) == 6
+    assert not held
