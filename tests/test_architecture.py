@@ -50,3 +50,30 @@ def test_gui_process_never_imports_tensorflow() -> None:
     loaded = _modules_after("\n".join(f"import {name}" for name in names))
     assert "hccdesk.gui.main_window" in loaded
     assert not {m for m in loaded if m.split(".")[0] in {"tensorflow", "keras"}}
+
+
+JOB_OWNER_MODULES = [
+    "hccdesk.jobs.commands",
+    "hccdesk.jobs.runner",
+    "hccdesk.jobs.dispatch",
+    "hccdesk.jobs.grading",
+    "hccdesk.jobs.report",
+    "hccdesk.jobs.snapshot",
+    "hccdesk.jobs.spec",
+    "hccdesk.jobs.splits",
+    "hccdesk.jobs.metrics",
+    "hccdesk.jobs.worker",
+    "hccdesk.jobs.bench",
+]
+
+
+def test_job_owner_side_imports_neither_qt_nor_tensorflow() -> None:
+    """The GUI process starts and imports jobs through these modules; TensorFlow loads only in workers."""
+    loaded = _modules_after("\n".join(f"import {name}" for name in JOB_OWNER_MODULES))
+    assert not {m.split(".")[0] for m in loaded} & {"PySide6", "pyqtgraph", "tensorflow", "keras"}
+
+
+def test_worker_side_loads_keras_but_no_qt() -> None:
+    loaded = {m.split(".")[0] for m in _modules_after("import hccdesk.jobs.callbacks, hccdesk.jobs.worker")}
+    assert "keras" in loaded
+    assert not loaded & {"PySide6", "pyqtgraph"}
