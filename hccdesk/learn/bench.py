@@ -101,7 +101,7 @@ def bench_train(
 
 
 def format_report(peak: float, rows: Sequence[StepBench]) -> str:
-    """A plain-text table (also pasted into docs/readme/learn.md)."""
+    """A plain-text table (also pasted into the README)."""
     lines = [
         f"device: {describe_device()}",
         f"dense float32 matmul: {peak:.1f} GFLOP/s",

@@ -13,7 +13,7 @@ sagittal planes in ~90 ms and 32^3 cubes need ~45 ms for a cold axial plane; wit
 pixels the chunk is also roughly cubic in millimetres.  lzf beats gzip(4) on read speed (~25 %) for 20 %
 more disk; these files are private to the app (exports go through NIfTI), so lzf being h5py-only costs
 nothing.  The chunk cache is raised to :data:`CACHE_BYTES` per dataset so scrolling decompresses each chunk
-once.  The figures are in ``docs/readme/store.md``.
+once.  The figures are in the README (section *Projects*).
 """
 
 from __future__ import annotations
