@@ -1,3 +1,3 @@
-"""HCC Desk: grade hepatocellular carcinoma on multi-phase liver MR with local + non-local deep feature fusion."""
+"""HCC Desk: grade hepatocellular carcinoma on multi-phase liver MR with local + non-local feature fusion."""
 
 __version__ = "0.1.0"

@@ -15,7 +15,7 @@ from typing import Any
 from hccdesk.imaging.dicom_values import as_float, floats, time_to_seconds
 
 
-class NotAnImage(Exception):  # noqa: N818  (a verdict about a file, not an error of the program)
+class NotAnImage(Exception):
     """A file that is skipped by the importer; ``str(error)`` is the reason shown to the user."""
 
 
