@@ -8,6 +8,7 @@ import sys
 CORE_PACKAGES = [
     "hccdesk.cli",
     "hccdesk.errors",
+    "hccdesk.device",
     "hccdesk.imaging",
     "hccdesk.store",
     "hccdesk.phantom",

@@ -36,7 +36,7 @@ def create_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
 
 def create_window(project: Path | None = None, reopen_last: bool = True):
     """A shown main window that opens ``project`` (or the last one) once the event loop runs."""
-    from hccdesk.gui.device import describe_device
+    from hccdesk.device import describe_device
     from hccdesk.gui.main_window import MainWindow
 
     window = MainWindow()

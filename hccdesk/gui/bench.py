@@ -170,8 +170,8 @@ def _summary(values: list[float]) -> dict[str, float]:
 def run_bench(json_output: bool = False, train: bool = True) -> int:
     """Measure, print a table against the budgets (or JSON), return 0."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from hccdesk.device import describe_device
     from hccdesk.gui.app import create_application
-    from hccdesk.gui.device import describe_device
 
     create_application()
     results: dict[str, object] = {"device": describe_device(), "qpa": os.environ["QT_QPA_PLATFORM"]}

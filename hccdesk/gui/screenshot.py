@@ -67,7 +67,7 @@ def take_screenshots(outdir: Path, project: Path | None = None, cv: str = "smoke
 
 
 def _device() -> str:
-    from hccdesk.gui.device import describe_device
+    from hccdesk.device import describe_device
 
     return describe_device()
 

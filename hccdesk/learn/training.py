@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import platform
 import threading
 import time
 import zipfile
@@ -24,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from hccdesk.device import cpu_model
 from hccdesk.errors import InputError, ModelError
 from hccdesk.learn import layers  # noqa: F401  (registers the custom layers before any model is loaded)
 from hccdesk.learn.models import build_model
@@ -46,16 +46,6 @@ def configure_device() -> list[Any]:
     return gpus
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
 def describe_device() -> str:
     """``"GPU: <name>"`` when TensorFlow sees a GPU (Keras then places the model on it), else ``"CPU:
     <model>"``."""
@@ -63,7 +53,7 @@ def describe_device() -> str:
     if gpus:
         details = tf.config.experimental.get_device_details(gpus[0])
         return f"GPU: {details.get('device_name', gpus[0].name)}"
-    return f"CPU: {_cpu_model()}"
+    return f"CPU: {cpu_model()}"
 
 
 class ProgressCallback(keras.callbacks.Callback):

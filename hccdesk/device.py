@@ -1,8 +1,11 @@
-"""Name the device background jobs will use, without importing TensorFlow into the GUI process.
+"""Name the device background jobs will use, without importing TensorFlow.
+
+The GUI's status bar needs this before any job runs, and the GUI process must never import TensorFlow.
 
 TensorFlow picks an NVIDIA GPU when the driver exposes one, so the driver is asked directly:
 ``nvidia-smi -L`` when it is installed, else ``/proc/driver/nvidia/gpus/*/information``; otherwise jobs run on
-the CPU, named from ``/proc/cpuinfo``.  The wording matches ``hccdesk.learn.training.describe_device``.
+the CPU, named from ``/proc/cpuinfo`` (:func:`cpu_model`, which the training worker uses too, so both name the
+CPU the same way).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def _proc_nvidia() -> str | None:
 
 
 def cpu_model() -> str:
+    """The CPU's marketing name from ``/proc/cpuinfo``, else what :mod:`platform` knows."""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
         for line in cpuinfo.read_text(errors="replace").splitlines():
