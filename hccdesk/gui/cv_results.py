@@ -44,7 +44,7 @@ ROC_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
 
 def paper_numbers(variant: str) -> tuple[str, str, str]:
     """The paper's accuracy, sensitivity, specificity of ``variant`` as 'mean ± std' (its last table row)."""
-    from hccdesk.jobs.paper import TABLES
+    from hccdesk.evaluation.paper import TABLES
 
     rows = [row for table in TABLES.values() for row in table if row.variant == variant]
     if not rows:

@@ -2,7 +2,7 @@
 
 Opening asks what a careful user wants to be asked: a project held by another instance can be opened
 read-only, and unsaved edits of a session that ended unexpectedly can be recovered or discarded.  Imports run
-in a :class:`~hccdesk.gui.import_task.BackgroundTask` behind a modal progress dialog (the project has one
+in a :class:`~hccdesk.gui.background_task.BackgroundTask` behind a modal progress dialog (the project has one
 writer, so the user does not edit while an import writes); their errors become dialogs.
 """
 
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6 import QtCore, QtWidgets
 
 from hccdesk.errors import ProjectLocked
+from hccdesk.gui.background_task import BackgroundTask, run_with_progress
 from hccdesk.gui.dialogs import guarded, show_error
-from hccdesk.gui.import_task import BackgroundTask, run_with_progress
 
 if TYPE_CHECKING:
     from hccdesk.gui.main_window import MainWindow
@@ -140,7 +140,7 @@ class FileActions(QtCore.QObject):
         notes: list[str] = []
 
         def work(task: BackgroundTask) -> Any:
-            from hccdesk.store.interop import import_study
+            from hccdesk.store.import_export import import_study
 
             return import_study(
                 project,
@@ -165,7 +165,7 @@ class FileActions(QtCore.QObject):
         project = self._project()
 
         def work(task: BackgroundTask) -> Any:
-            from hccdesk.store.interop import import_manifest
+            from hccdesk.store.import_export import import_manifest
 
             return import_manifest(project, path, progress=task.report, cancelled=task.cancel_requested)
 
@@ -175,7 +175,7 @@ class FileActions(QtCore.QObject):
     def import_lesions_csv(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self._window, "Import lesions", "", "CSV (*.csv)")
         if path:
-            from hccdesk.store.interop import import_lesions_csv
+            from hccdesk.store.import_export import import_lesions_csv
 
             lesions = import_lesions_csv(self._project(), path)
             self._window.statusBar().showMessage(f"Imported {len(lesions)} lesion(s) from {path}", 6000)
@@ -186,7 +186,7 @@ class FileActions(QtCore.QObject):
             self._window, "Export lesions", "lesions.csv", "CSV (*.csv)"
         )
         if path:
-            from hccdesk.store.interop import export_lesions_csv
+            from hccdesk.store.import_export import export_lesions_csv
 
             export_lesions_csv(self._project(), path)
             self._window.statusBar().showMessage(f"Exported lesions to {path}", 6000)
@@ -198,7 +198,7 @@ class FileActions(QtCore.QObject):
         project = self._project()
 
         def work(task: BackgroundTask) -> Any:
-            from hccdesk.store.interop import export_masks
+            from hccdesk.store.import_export import export_masks
 
             task.report(0, 0, f"Writing masks to {folder}…")
             return export_masks(project, folder)

@@ -28,7 +28,7 @@ TRAIN_PROFILE = "smoke"
 
 def _variant_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     """The 14 variants as the paper groups them: Table 1 (local, non-local) then Table 2 (the fusions)."""
-    from hccdesk.jobs.paper import CAPTIONS, TABLES
+    from hccdesk.evaluation.paper import CAPTIONS, TABLES
 
     seen: set[str] = set()
     groups = []

@@ -119,7 +119,7 @@ def bench_cv(
 
 
 def format_bench(result: dict[str, Any]) -> str:
-    from hccdesk.jobs.report import cohort_note
+    from hccdesk.evaluation.run_tables import cohort_note
 
     fast, paper = result["fast"], result["paper"]
     paper_name = f"paper ({paper['iterations']} it" + (", TRUNCATED" if paper["truncated"] else "") + ")"

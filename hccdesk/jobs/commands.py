@@ -301,7 +301,7 @@ def _write_json(target: str | None, data: Any) -> None:
 # ---------------------------------------------------------------------------------------------- handlers
 def _run_cv(args: argparse.Namespace) -> int:
     from hccdesk.errors import InputError
-    from hccdesk.jobs.report import cv_json, runs_summary_table
+    from hccdesk.evaluation.run_tables import cv_json, runs_summary_table
     from hccdesk.jobs.runner import start_cv
 
     with _open(args.project) as project:
@@ -349,8 +349,8 @@ def _reusable(project: Any, variant: str, wanted: dict[str, Any]) -> Any:
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    from hccdesk.jobs.paper import TABLES
-    from hccdesk.jobs.report import cohort_note, cv_json, paper_table
+    from hccdesk.evaluation.paper import TABLES
+    from hccdesk.evaluation.run_tables import cohort_note, cv_json, paper_table
     from hccdesk.jobs.runner import resolve_iterations, start_cv
     from hccdesk.jobs.snapshot import build_snapshot
 
@@ -416,7 +416,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_grade(args: argparse.Namespace) -> int:
-    from hccdesk.jobs.report import table
+    from hccdesk.evaluation.run_tables import table
     from hccdesk.jobs.runner import start_grade
 
     with _open(args.project) as project:
@@ -473,7 +473,7 @@ def _run_grade(args: argparse.Namespace) -> int:
 
 
 def _run_runs_list(args: argparse.Namespace) -> int:
-    from hccdesk.jobs.report import pct, table
+    from hccdesk.evaluation.run_tables import pct, table
 
     with _open(args.project, read_only=True) as project:
         runs = sorted(project.runs.values(), key=lambda r: r.created)
@@ -554,7 +554,7 @@ def _run_runs_show(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from hccdesk.errors import InputError
-    from hccdesk.jobs.report import run_detail
+    from hccdesk.evaluation.run_tables import run_detail
 
     with _open(args.project, read_only=True) as project:
         run = project.runs.get(args.run)

@@ -23,12 +23,12 @@ from typing import Any
 
 from hccdesk import __version__
 from hccdesk.errors import InputError
+from hccdesk.evaluation.metrics import summarize
+from hccdesk.evaluation.splits import fold_key, make_splits, splits_from_records
 from hccdesk.jobs import grading
 from hccdesk.jobs.dispatch import FINAL_TYPES, Dispatcher, LocalPool
-from hccdesk.jobs.metrics import summarize
 from hccdesk.jobs.snapshot import read_snapshot, write_snapshot
 from hccdesk.jobs.spec import FoldSpec, GradeSpec, read_json, to_dict, write_json
-from hccdesk.jobs.splits import fold_key, make_splits, splits_from_records
 from hccdesk.store.records import ModelRecord, RunRecord, now_iso
 
 JOBS_FOLDER = "jobs"

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hccdesk.jobs.splits import fold_key
+from hccdesk.evaluation.splits import fold_key
 
 
 @dataclass(frozen=True)

@@ -122,8 +122,8 @@ def _fold(spec: FoldSpec, report: Report, cancelled: Cancelled) -> dict[str, Any
     start = time.monotonic()
     if cancelled():
         return {"type": "fold_cancelled"}
+    from hccdesk.evaluation.metrics import fold_metrics
     from hccdesk.jobs.callbacks import JobCallback
-    from hccdesk.jobs.metrics import fold_metrics
     from hccdesk.learn.training import describe_device, train
 
     device = describe_device()

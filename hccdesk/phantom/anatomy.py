@@ -17,8 +17,8 @@ import numpy as np
 from hccdesk.phantom.enhancement import Enhancement
 from hccdesk.phantom.fields import smooth_field
 from hccdesk.phantom.grid import Grid
-from hccdesk.phantom.layers import Layer, Pattern
 from hccdesk.phantom.shapes import Ellipsoid, Intersection, Plane, Tube, Union, occupancy
+from hccdesk.phantom.tissue_layers import Layer, Pattern
 
 LONG = 1e4
 """Semi-axis (mm) that turns an ellipsoid into an elliptic cylinder along z."""

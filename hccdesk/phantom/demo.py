@@ -1,8 +1,8 @@
 """The demo project: a phantom cohort imported the way a user imports a cohort, built once and reused.
 
 The demo must exercise what a user does (DICOM on disk -> ``import_manifest`` -> ``import_lesions_csv`` ->
-save), so it goes through :mod:`hccdesk.store.interop` rather than writing a project directly.  The build
-happens in a hidden temporary folder beside the target and is renamed into place only when complete, so an
+save), so it goes through :mod:`hccdesk.store.import_export` rather than writing a project directly.  The
+build happens in a hidden temporary folder beside the target and is renamed into place only when complete, so an
 interrupted build (Ctrl+C, a crash, a full disk) leaves no folder that could be mistaken for a finished demo;
 the next call starts again.  The phantom's own files (DICOM, CSVs) are temporary, except ``truth.json`` and
 ``lesions.csv``, which are kept next to the project as ``<name>.truth.json`` and ``<name>.lesions.csv``.
@@ -43,7 +43,7 @@ def build_demo(folder: str | Path, *, lesions: int = 46, preset: str = "clinical
         ``folder`` exists and is neither a finished demo nor empty (nothing of the user's is overwritten).
     """
     from hccdesk.phantom.build import write_cohort
-    from hccdesk.store.interop import import_lesions_csv, import_manifest
+    from hccdesk.store.import_export import import_lesions_csv, import_manifest
     from hccdesk.store.project import Project
 
     folder = Path(folder).expanduser().absolute()

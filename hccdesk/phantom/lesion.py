@@ -22,8 +22,8 @@ from hccdesk.phantom.anatomy import Anatomy
 from hccdesk.phantom.enhancement import ARTERIAL, Enhancement
 from hccdesk.phantom.fields import smooth_field
 from hccdesk.phantom.grid import Grid, Region
-from hccdesk.phantom.layers import Layer, Pattern
 from hccdesk.phantom.shapes import occupancy
+from hccdesk.phantom.tissue_layers import Layer, Pattern
 from hccdesk.phantom.traits import LesionTraits
 from hccdesk.store.records import Box
 

@@ -13,9 +13,9 @@ from hccdesk.phantom.anatomy import build_anatomy
 from hccdesk.phantom.cohort import StudyPlan
 from hccdesk.phantom.enhancement import Enhancement, sample_enhancement
 from hccdesk.phantom.grid import Grid
-from hccdesk.phantom.layers import composite, label_map
 from hccdesk.phantom.lesion import render_lesion
 from hccdesk.phantom.presets import Preset
+from hccdesk.phantom.tissue_layers import composite, label_map
 from hccdesk.store.records import Box
 
 

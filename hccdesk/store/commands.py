@@ -265,7 +265,7 @@ def _describe_study(study: Any) -> str:
 
 def _run_import(args: argparse.Namespace) -> int:
     from hccdesk.errors import InputError
-    from hccdesk.store.interop import import_manifest, import_study
+    from hccdesk.store.import_export import import_manifest, import_study
     from hccdesk.store.manifest import ManifestImportError
 
     args = _import_arguments(args)
@@ -297,7 +297,7 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 def _run_lesions_import(args: argparse.Namespace) -> int:
-    from hccdesk.store.interop import import_lesions_csv
+    from hccdesk.store.import_export import import_lesions_csv
 
     with _opened(args.project, write=True) as project:
         lesions = import_lesions_csv(project, args.csv)
@@ -306,7 +306,7 @@ def _run_lesions_import(args: argparse.Namespace) -> int:
 
 
 def _run_lesions_export(args: argparse.Namespace) -> int:
-    from hccdesk.store.interop import export_lesions_csv
+    from hccdesk.store.import_export import export_lesions_csv
 
     with _opened(args.project, write=False) as project:
         export_lesions_csv(project, args.out)

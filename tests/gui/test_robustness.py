@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from pytestqt.qtbot import QtBot
 
-from hccdesk.gui.import_task import BackgroundTask
+from hccdesk.gui.background_task import BackgroundTask
 from hccdesk.imaging.nifti import write_nifti
 from hccdesk.imaging.volume import Volume
 

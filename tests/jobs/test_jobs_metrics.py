@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from hccdesk.jobs.metrics import bootstrap_auc_ci, corrected_resampled_ttest, fold_metrics, summarize
+from hccdesk.evaluation.metrics import bootstrap_auc_ci, corrected_resampled_ttest, fold_metrics, summarize
 
 
 def test_fold_metrics_high_grade_is_positive() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hccdesk.errors import InputError
-from hccdesk.jobs.splits import make_splits, splits_from_records
+from hccdesk.evaluation.splits import make_splits, splits_from_records
 
 
 def _cohort() -> tuple[list[str], list[int], list[str]]:

@@ -22,7 +22,7 @@ from hccdesk.learn.variants import VARIANTS, load_variant  # noqa: E402
 
 def _split_patches(folder: Path, config: dict) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
     """Patches of the project's lesions: every other patient trains, the rest are held out."""
-    from hccdesk.jobs.splits import make_splits
+    from hccdesk.evaluation.splits import make_splits
     from hccdesk.store.project import Project
 
     with Project.open(folder, read_only=True) as project:

@@ -73,7 +73,7 @@ def test_dcca_round_trips_through_a_keras_file(cohort_3d: Cohort, tmp_path: Path
 
 def test_no_patch_of_a_test_lesion_is_seen_in_training(cohort_2d: Cohort) -> None:
     """Split by lesion with the jobs area's patient-grouped splitter; audit every drawn patch index."""
-    from hccdesk.jobs.splits import make_splits
+    from hccdesk.evaluation.splits import make_splits
 
     lesion_ids = [f"L{i}" for i in range(len(cohort_2d.patches))]
     patients = [f"P{i // 2}" for i in range(len(lesion_ids))]  # two lesions per patient

@@ -35,12 +35,12 @@ def test_built_demo_is_reused(small_cohort_template: Path) -> None:
 
 
 def test_interrupted_build_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import hccdesk.store.interop as interop
+    import hccdesk.store.import_export as import_export
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(interop, "import_lesions_csv", interrupted)
+    monkeypatch.setattr(import_export, "import_lesions_csv", interrupted)
     target = tmp_path / "demo" / "x.hccdesk"
     with pytest.raises(KeyboardInterrupt):
         build_demo(target, lesions=2, preset="small", seed=1)

@@ -9,7 +9,7 @@ from storekit import study_volumes
 
 from hccdesk.errors import JobCancelled
 from hccdesk.imaging.nifti import write_nifti
-from hccdesk.store.interop import import_manifest, import_study
+from hccdesk.store.import_export import import_manifest, import_study
 from hccdesk.store.manifest import ImportCancelled, ManifestImportError
 from hccdesk.store.project import Project
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hccdesk.errors import CsvError
-from hccdesk.store.interop import export_lesions_csv, import_lesions_csv
+from hccdesk.store.import_export import export_lesions_csv, import_lesions_csv
 from hccdesk.store.project import Project
 from hccdesk.store.records import Box
 

@@ -14,8 +14,8 @@ from hccdesk.errors import CsvError
 from hccdesk.imaging.dicom_writer import axial_positions, write_series
 from hccdesk.imaging.nifti import write_nifti
 from hccdesk.imaging.scan import scan_paths
-from hccdesk.store import interop
-from hccdesk.store.interop import import_manifest
+from hccdesk.store import import_export
+from hccdesk.store.import_export import import_manifest
 from hccdesk.store.manifest import ManifestImportError
 from hccdesk.store.project import Project
 
@@ -152,7 +152,7 @@ def test_a_study_is_read_only_after_the_images_of_the_previous_ones_are_released
         read.extend((study, weakref.ref(volume.array)) for volume in result.volumes)
         return result
 
-    monkeypatch.setattr(interop, "scan_paths", scan)
+    monkeypatch.setattr(import_export, "scan_paths", scan)
     studies = import_manifest(project, _manifest(cohort, _rows(["S2", "S3", "S4"])))
     assert [s.id for s in studies] == ["S2", "S3", "S4"] and len(read) == 6
     assert not held

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hccdesk.jobs.metrics import compare_runs
-from hccdesk.jobs.paper import CAPTIONS, TABLES
+from hccdesk.evaluation.metrics import compare_runs
+from hccdesk.evaluation.paper import CAPTIONS, TABLES
 from hccdesk.store.records import RunRecord
 
 COMPARED_METRICS: tuple[str, ...] = ("accuracy", "auc")
