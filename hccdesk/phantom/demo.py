@@ -1,10 +1,10 @@
 """The demo project: a phantom cohort imported the way a user imports a cohort, built once and reused.
 
 The demo must exercise what a user does (DICOM on disk -> ``import_manifest`` -> ``import_lesions_csv`` ->
-save), so it goes through :mod:`hccdesk.store.import_export` rather than writing a project directly.  The
-build happens in a hidden temporary folder beside the target and is renamed into place only when complete, so an
+save), so it goes through :mod:`hccdesk.store.import_export` rather than writing a project directly. The build
+happens in a hidden temporary folder beside the target and is renamed into place only when complete, so an
 interrupted build (Ctrl+C, a crash, a full disk) leaves no folder that could be mistaken for a finished demo;
-the next call starts again.  The phantom's own files (DICOM, CSVs) are temporary, except ``truth.json`` and
+the next call starts again. The phantom's own files (DICOM, CSVs) are temporary, except ``truth.json`` and
 ``lesions.csv``, which are kept next to the project as ``<name>.truth.json`` and ``<name>.lesions.csv``.
 """
 
