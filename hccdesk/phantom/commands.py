@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from hccdesk.phantom.presets import PRESETS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``phantom`` and ``demo`` subcommands."""
@@ -29,7 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     phantom.add_argument("--format", choices=("dicom", "nifti", "both"), default="dicom", help="image format")
     phantom.add_argument(
-        "--preset", choices=("small", "clinical"), default="clinical", help="grid: small (tests) or clinical"
+        "--preset",
+        choices=tuple(PRESETS),
+        default="clinical",
+        help="grid: small (tests), clinical (the demo) or thick (5 mm slices, 403 mm field of view)",
     )
     phantom.add_argument(
         "--dynamic-series",
