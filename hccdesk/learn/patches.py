@@ -55,19 +55,27 @@ class ArrayImages:
         return np.asarray(self.arrays[phase][region], dtype=np.float32)
 
 
-def resample_box(images: RegionReader, box: Box, settings: Mapping[str, Any]) -> np.ndarray:
-    """The box plus margin resampled (trilinear) onto the target grid: ``(C, Lz, Ly, Lx)`` float32, each L ≥
-    size.
+@dataclass(frozen=True)
+class TargetGrid:
+    """The isotropic grid a lesion box is resampled onto, placed in the study's voxel coordinates.
 
-    The target grid is centred on the box centre; its extent is the box plus ``margin_mm`` on each side,
-    widened to ``size`` voxels where the lesion is smaller than a patch.
+    Target voxel ``t`` (per axis, ``[k, j, i]`` order) sits at study voxel ``first + t·step``; ``lengths`` is
+    the grid shape.  Keeping this mapping is what lets a patch (or a patch-level prediction) be put back on
+    the study's reference grid.
     """
-    phases = list(settings["phases"])
-    missing = [phase for phase in phases if phase not in images.phases]
-    if missing:
-        raise InputError(
-            f"the study has no {', '.join(missing)} phase; import it or use an arterial-only variant"
-        )
+
+    first: np.ndarray
+    step: np.ndarray
+    lengths: np.ndarray
+
+    def to_study(self, points: np.ndarray) -> np.ndarray:
+        """Target-grid coordinates ``(n, 3)`` -> study voxel coordinates ``(n, 3)`` (float)."""
+        return self.first + np.asarray(points, dtype=float) * self.step
+
+
+def target_grid(images: RegionReader, box: Box, settings: Mapping[str, Any]) -> TargetGrid:
+    """The target grid of a box: centred on the box centre, spanning the box plus ``margin_mm`` on each side,
+    widened to ``size`` voxels where the lesion is smaller than a patch."""
     size = int(settings["size"])
     spacing = np.asarray(images.spacing, dtype=float)
     target = np.asarray(settings["voxel_mm"], dtype=float)
@@ -79,23 +87,36 @@ def resample_box(images: RegionReader, box: Box, settings: Mapping[str, Any]) ->
     lengths = np.maximum(size, np.ceil(extent_mm / target - 1e-9)).astype(int)
     centre = (lower + upper - 1.0) / 2.0
     step = target / spacing
-    first = centre - (lengths - 1) / 2.0 * step
-    last = centre + (lengths - 1) / 2.0 * step
-    lo = np.clip(np.floor(first).astype(int), 0, shape - 1)
+    return TargetGrid(first=centre - (lengths - 1) / 2.0 * step, step=step, lengths=lengths)
+
+
+def resample_box(images: RegionReader, box: Box, settings: Mapping[str, Any]) -> np.ndarray:
+    """The box plus margin resampled (trilinear) onto its :func:`target_grid`: ``(C, Lz, Ly, Lx)`` float32,
+    each L ≥ size."""
+    phases = list(settings["phases"])
+    missing = [phase for phase in phases if phase not in images.phases]
+    if missing:
+        raise InputError(
+            f"the study has no {', '.join(missing)} phase; import it or use an arterial-only variant"
+        )
+    grid = target_grid(images, box, settings)
+    shape = np.asarray(images.shape)
+    last = grid.to_study(grid.lengths - 1)
+    lo = np.clip(np.floor(grid.first).astype(int), 0, shape - 1)
     hi = np.clip(np.ceil(last).astype(int) + 1, lo + 1, shape)
     region = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
-    grids = [
+    volumes = [
         ndimage.affine_transform(
             images.read(phase, region).astype(np.float32, copy=False),
-            matrix=step,
-            offset=first - lo,
-            output_shape=tuple(int(n) for n in lengths),
+            matrix=grid.step,
+            offset=grid.first - lo,
+            output_shape=tuple(int(n) for n in grid.lengths),
             order=1,
             mode="nearest",
         )
         for phase in phases
     ]
-    return np.stack(grids).astype(np.float32, copy=False)
+    return np.stack(volumes).astype(np.float32, copy=False)
 
 
 def _starts(length: int, size: int, stride: int) -> list[int]:
@@ -113,34 +134,66 @@ def _box_slices(grid_length: int, box_mm: float, voxel_mm: float, stride: int) -
     return inside[(len(inside) - 1) % stride // 2 :: stride]
 
 
-def extract_lesion_patches(images: RegionReader, box: Box, config: Mapping[str, Any]) -> np.ndarray:
-    """Raw-intensity patches of one lesion for a variant config.
+@dataclass(frozen=True)
+class LesionPatches:
+    """The patches of one lesion and where each one sits in its study.
 
-    Returns
-    -------
-    numpy.ndarray
-        ``(n, 16, 16, 16, C)`` for 3D variants or ``(n, 16, 16, C)`` for 2D variants, float32, channels =
-        ``config["patches"]["phases"]``; at most ``max_patches`` (evenly spaced along the grid order).
+    Attributes
+    ----------
+    patches
+        ``(n, 16, 16, 16, C)`` for 3D variants or ``(n, 16, 16, C)`` for 2D variants, float32.
+    centres
+        ``(n, 3)`` float: each patch's centre in the study's reference-grid voxel coordinates ``[k, j, i]``
+        (fractional: the patch grid is resampled), so patch-level outputs can be mapped back onto the study.
+    """
+
+    patches: np.ndarray
+    centres: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.patches)
+
+
+def cut_lesion_patches(images: RegionReader, box: Box, config: Mapping[str, Any]) -> LesionPatches:
+    """Raw-intensity patches of one lesion for a variant config, with their centres in the study.
+
+    At most ``max_patches`` are kept (evenly spaced along the grid order); channels =
+    ``config["patches"]["phases"]``.
     """
     settings = config["patches"]
     dims = int(config["dims"])
     size = int(settings["size"])
     stride = [int(s) for s in settings["stride"]]
-    grid = resample_box(images, box, settings)
-    _, lz, ly, lx = grid.shape
+    grid = target_grid(images, box, settings)
+    volume = resample_box(images, box, settings)
+    _, lz, ly, lx = volume.shape
     ys, xs = _starts(ly, size, stride[1]), _starts(lx, size, stride[2])
+    half = (size - 1) / 2.0
     if dims == 3:
         zs = _starts(lz, size, stride[0])
-        patches = [grid[:, z : z + size, y : y + size, x : x + size] for z in zs for y in ys for x in xs]
+        origins = [(z, y, x) for z in zs for y in ys for x in xs]
+        patches = [volume[:, z : z + size, y : y + size, x : x + size] for z, y, x in origins]
+        centres = [(z + half, y + half, x + half) for z, y, x in origins]
     else:
         box_mm = (box.z1 - box.z0) * float(images.spacing[0])
         zs = _box_slices(lz, box_mm, float(settings["voxel_mm"][0]), stride[0])
-        patches = [grid[:, z, y : y + size, x : x + size] for z in zs for y in ys for x in xs]
+        origins = [(z, y, x) for z in zs for y in ys for x in xs]
+        patches = [volume[:, z, y : y + size, x : x + size] for z, y, x in origins]
+        centres = [(float(z), y + half, x + half) for z, y, x in origins]
     cap = int(settings["max_patches"])
     if len(patches) > cap:
         keep = np.unique(np.linspace(0, len(patches) - 1, cap).round().astype(int))
         patches = [patches[i] for i in keep]
-    return np.moveaxis(np.stack(patches), 1, -1).astype(np.float32, copy=False)
+        centres = [centres[i] for i in keep]
+    return LesionPatches(
+        patches=np.moveaxis(np.stack(patches), 1, -1).astype(np.float32, copy=False),
+        centres=grid.to_study(np.asarray(centres, dtype=float)),
+    )
+
+
+def extract_lesion_patches(images: RegionReader, box: Box, config: Mapping[str, Any]) -> np.ndarray:
+    """The patch array of :func:`cut_lesion_patches`, for callers that do not need the centres."""
+    return cut_lesion_patches(images, box, config).patches
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from hccdesk.errors import InputError
-from hccdesk.learn.patches import ArrayImages, Normalizer, augment, extract_lesion_patches, fit_normalizer
+from hccdesk.learn.patches import (
+    ArrayImages,
+    Normalizer,
+    augment,
+    cut_lesion_patches,
+    extract_lesion_patches,
+    fit_normalizer,
+)
 from hccdesk.learn.variants import load_variant, with_overrides
 from hccdesk.store.records import Box
 
@@ -61,6 +68,23 @@ def test_2d_patches_come_from_axial_slices_inside_the_box() -> None:
     # intensity = slice index; every 2D patch is one axial plane of the box (no margin slices)
     assert slice_values.min() >= 10 - 0.5 and slice_values.max() <= 13 + 0.5
     assert all(np.ptp(p) < 1e-4 for p in patches)
+
+
+@pytest.mark.parametrize("variant", ["3d-cifa", "2d-local"])
+def test_patch_centres_are_study_voxel_coordinates(variant: str) -> None:
+    """On a linear intensity ramp, trilinear resampling is exact, so a patch's mean is the ramp's value at the
+    patch centre: the reported centre must be that point of the study grid."""
+    weights = np.array([1.0, 0.01, 0.0001])
+    k, j, i = np.meshgrid(*(np.arange(n, dtype=np.float64) for n in (40, 120, 120)), indexing="ij")
+    ramp = (weights[0] * k + weights[1] * j + weights[2] * i).astype(np.float32)
+    images = ArrayImages({"arterial": ramp}, (4.0, 1.5, 1.5))
+    result = cut_lesion_patches(images, Box(10, 30, 40, 20, 60, 70), load_variant(variant))
+    assert result.centres.shape == (len(result), 3)
+    np.testing.assert_allclose(
+        result.patches.mean(axis=tuple(range(1, result.patches.ndim))), result.centres @ weights, atol=1e-4
+    )
+    # the box covers voxels 10..19, 30..59, 40..69, i.e. their centres ± half a voxel
+    assert np.all(result.centres >= (9.5, 29.5, 39.5)) and np.all(result.centres <= (19.5, 59.5, 69.5))
 
 
 def test_small_lesion_at_the_image_edge_is_padded_to_one_patch() -> None:
