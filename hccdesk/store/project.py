@@ -34,6 +34,9 @@ from hccdesk.store.records import Box, Lesion, ModelRecord, Prediction, RunRecor
 from hccdesk.store.studies import build_study, check_id
 
 IMAGES_DIR = "images"
+LESION_PREFIX = "L"
+"""New lesions are ``L0001``, ``L0002``, ...: the demo cohort's and manifests' form, so a box drawn in the
+app and an imported one are named alike; the number continues after the highest ``L<number>`` in use."""
 LESION_FIELDS = frozenset({"box", "grade", "notes"})
 
 Observer = Callable[[str, str], None]
@@ -281,9 +284,10 @@ class Project:
         self._study(study_id)
         return StudyImages.open(self.images_path(study_id))
 
-    def new_id(self, prefix: str) -> str:
-        """A fresh id ``<prefix>-NNNN``, never used before in this project (not even by a deleted record)."""
-        pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)$")
+    def new_id(self, prefix: str, separator: str = "-") -> str:
+        """A fresh id ``<prefix><separator>NNNN``, never used before in this project (not even by a deleted
+        record)."""
+        pattern = re.compile(rf"^{re.escape(prefix + separator)}(\d+)$")
         used = [self._counters.get(prefix, 0)]
         ids = [
             *self._studies,
@@ -295,7 +299,7 @@ class Project:
         used += [int(m.group(1)) for m in map(pattern.match, ids) if m]
         number = max(used) + 1
         self._counters[prefix] = number
-        return f"{prefix}-{number:04d}"
+        return f"{prefix}{separator}{number:04d}"
 
     def add_observer(self, callback: Observer) -> None:
         """Call ``callback(kind, record_id)`` after every change (see the module docstring)."""
@@ -324,7 +328,7 @@ class Project:
         self._check_writable()
         study = self._study(study_id)
         if lesion_id is None:
-            lesion_id = self.new_id("lesion")
+            lesion_id = self.new_id(LESION_PREFIX, separator="")
         elif lesion_id in self._lesions:
             raise InputError(f"lesion {lesion_id} already exists; give another lesion id or leave it empty")
         lesion = self._valid_lesion(
