@@ -14,7 +14,7 @@ DICOM_CORPUS = SHARED / "dicom-corpus"
 
 @pytest.fixture(scope="session")
 def dicom_corpus() -> Path:
-    """The curated real-scanner DICOM corpus (``../shared/dicom-corpus``) with its ``expected.json``."""
+    """The curated real-scanner DICOM corpus (``$HCCDESK_SHARED/dicom-corpus``) with its ``expected.json``."""
     if not (DICOM_CORPUS / "expected.json").exists():
         pytest.skip(f"DICOM corpus not found at {DICOM_CORPUS} (set HCCDESK_SHARED)")
     return DICOM_CORPUS

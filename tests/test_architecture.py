@@ -1,4 +1,4 @@
-"""The rules of DESIGN section 1 that hold the house together, enforced in fresh interpreters."""
+"""The rules of docs/design/architecture.md §1 that hold the house together, in fresh interpreters."""
 
 from __future__ import annotations
 

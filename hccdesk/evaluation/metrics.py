@@ -1,9 +1,9 @@
 """Lesion-level metrics of a cross-validation run, their summaries, an AUC interval and variant comparisons.
 
 High grade (Edmondson III-IV) is the positive class everywhere; a lesion is called high when its P(high) is
-at least 0.5 (a fixed threshold, never tuned on a test fold: methods notes §5.3).
+at least 0.5 (a fixed threshold, never tuned on a test fold: docs/design/methods.md §5.3).
 
-Two kinds of spread are reported and labelled (methods notes §5.4):
+Two kinds of spread are reported and labelled (docs/design/methods.md §5.4):
 
 ``std_folds``
     sample standard deviation of the per-fold values over all ``folds × repeats`` folds.  Dominated by the

@@ -1,8 +1,8 @@
 """Repeated stratified k-fold splits at lesion level, grouped by patient.
 
 All lesions of a patient fall in the same fold (``StratifiedGroupKFold``), so no patient is ever on both
-sides of a split (methods notes §5.1).  Repetition ``r`` shuffles with ``random_state = seed + r``: the
-repetitions differ from each other, and the same seed replays the same splits.  The test lesion ids of
+sides of a split (docs/design/methods.md §5.1).  Repetition ``r`` shuffles with ``random_state = seed + r``:
+the repetitions differ from each other, and the same seed replays the same splits.  The test lesion ids of
 every (repeat, fold) are stored with the run, which is enough to audit or replay it: the training side is
 every other lesion of the snapshot.
 """

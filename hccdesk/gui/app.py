@@ -1,7 +1,8 @@
 """Start the desktop app: `hccdesk`, `hccdesk PROJECT` and `hccdesk gui [PROJECT]` all end in :func:`run`.
 
 Without a project the app reopens the last one (QSettings), or shows the welcome page that offers the demo.
-The GUI process never imports TensorFlow (DESIGN §1.2): the device jobs will use is read from the driver.
+The GUI process never imports TensorFlow (docs/design/architecture.md §1.2): the device jobs will use is read
+from the driver.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``hccdesk bench gui``: the GUI's speed against DESIGN §9 budgets.
+"""``hccdesk bench gui``: the GUI's speed against the budgets of docs/design/architecture.md §9.
 
 1. Cold start to a usable window: a fresh interpreter runs ``hccdesk gui``'s start-up (QApplication, main
    window, stylesheet, icon) and reports when the window has painted for the first time; the figure is the

@@ -1,8 +1,8 @@
 """The open project as the GUI sees it: the store's Project, an undo stack, a selection and the shown study.
 
-The Project is the single writer (DESIGN §1.3) and notifies observers of every change, including those made by
-undo/redo and by imported job results; this class turns those notifications into Qt signals so each panel
-refreshes from the project instead of from the action that changed it.
+The Project is the single writer (docs/design/architecture.md §1.3) and notifies observers of every change,
+including those made by undo/redo and by imported job results; this class turns those notifications into Qt
+signals so each panel refreshes from the project instead of from the action that changed it.
 """
 
 from __future__ import annotations

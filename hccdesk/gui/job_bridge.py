@@ -3,7 +3,8 @@
 The job runs in the jobs layer's spawn worker (TensorFlow never enters this process); the GUI, as the
 project's single writer, imports each finished fold and the final state with
 :func:`hccdesk.jobs.runner.import_results`, so a cancelled run keeps its finished folds.  Polling takes a few
-microseconds when nothing arrived, which keeps the event loop free (DESIGN §9: stall p99 < 50 ms).
+microseconds when nothing arrived, which keeps the event loop free (docs/design/architecture.md §9:
+stall p99 < 50 ms).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The open study's phase volumes, held in memory while it is shown (DESIGN §9: slice change < 16 ms).
+"""The open study's phase volumes, held in memory while shown (docs/design/architecture.md §9: slice < 16 ms).
 
 Reading a slice from HDF5 on every scroll would cost milliseconds per phase (and far more for coronal or
 sagittal cuts through axial chunks), so the whole study is read once when it is opened and dropped when

@@ -1,10 +1,10 @@
 """``hccdesk bench import``: our DICOM import against SimpleITK's ImageSeriesReader on the same files.
 
-The study (DESIGN section 9): 4 phases x 88 axial slices of 512 x 512 int16, one series per phase, all in one
-folder as a PACS export often is.  It is written once into a cache folder and reused.  Both importers read
-every series completely (ours: :func:`hccdesk.imaging.scan.scan_paths` on the folder, which also sorts,
-checks and rescales; SimpleITK: ``GetGDCMSeriesIDs`` then ``GetGDCMSeriesFileNames`` + ``Execute`` per
-series), alternately, ``repeats`` times each; the best time of each is reported so that both see a warm
+The study (docs/design/architecture.md §9): 4 phases x 88 axial slices of 512 x 512 int16, one series per
+phase, all in one folder as a PACS export often is.  It is written once into a cache folder and reused.  Both
+importers read every series completely (ours: :func:`hccdesk.imaging.scan.scan_paths` on the folder, which
+also sorts, checks and rescales; SimpleITK: ``GetGDCMSeriesIDs`` then ``GetGDCMSeriesFileNames`` + ``Execute``
+per series), alternately, ``repeats`` times each; the best time of each is reported so that both see a warm
 file cache.
 """
 

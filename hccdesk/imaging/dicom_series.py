@@ -1,6 +1,6 @@
 """From planes to stacks: group, split, sort and check DICOM images before any pixel is read.
 
-Policy (the same as ``../shared/dicom-corpus/MANIFEST.md``, "Importer policy"):
+Policy (``docs/design/dicom.md`` §6, the one the real-scanner corpus assumes):
 
 1. Group by StudyInstanceUID and SeriesInstanceUID.  Inside a series, split by image type (ImageType, or
    FrameType for Enhanced frames: magnitude / phase / field map), echo, Enhanced StackID, matrix size, and

@@ -1,10 +1,11 @@
 """The whitelist of technical DICOM attributes copied into a volume's provenance.
 
-DESIGN section 1.7: no patient identity in project files.  Rather than strip identity (a blacklist always
-misses a private tag or a free-text field), only attributes that describe geometry, timing, the sequence and
-the scanner model are copied.  Dates are left out on purpose: a date of service is identifying under HIPAA;
-times of day (used for phase ordering) are not.  Names, IDs, birth dates, institution, station, operator,
-device serial numbers and UIDs other than the SOP class / transfer syntax never appear here.
+docs/design/architecture.md §1.7: no patient identity in project files.  Rather than strip identity (a
+blacklist always misses a private tag or a free-text field), only attributes that describe geometry, timing,
+the sequence and the scanner model are copied.  Dates are left out on purpose: a date of service is
+identifying under HIPAA; times of day (used for phase ordering) are not.  Names, IDs, birth dates,
+institution, station, operator, device serial numbers and UIDs other than the SOP class / transfer syntax
+never appear here.
 """
 
 from __future__ import annotations

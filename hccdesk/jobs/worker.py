@@ -7,9 +7,10 @@ Every unit of work ends with exactly one *final* message (``fold_done``, ``fold_
 owner can account for every spec; progress messages come before it.  Results are files in the job folder
 (written atomically), so a worker killed half-way leaves no half-written result behind.
 
-Leakage rules (methods notes §5.6): the worker hands :func:`hccdesk.learn.training.train` the raw patches of
-the training lesions only; it fits the intensity normaliser on them and stores it (and the variant config)
-inside the ``.keras`` file, which applies it to whatever it predicts.  The test lesions are only predicted.
+Leakage rules (docs/design/methods.md §5.6): the worker hands :func:`hccdesk.learn.training.train` the raw
+patches of the training lesions only; it fits the intensity normaliser on them and stores it (and the variant
+config) inside the ``.keras`` file, which applies it to whatever it predicts.  The test lesions are only
+predicted.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Every layer is registered as Keras-serializable (package ``hccdesk``) and holds only plain config values, so a
 ``.keras`` file loads with ``safe_mode=True`` (no lambdas, no pickled Python).  Choices the paper leaves
-open are taken from ``notes/methods.md`` (sections cited per layer) and are switches in each layer's config.
+open are taken from ``docs/design/methods.md`` (sections cited per layer) and are switches in each layer's
+config.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class NonLocal(keras.layers.Layer):
     convolutions, implemented as one matrix product over the channel axis (the same operator, without the
     im2col overhead).  The softmax runs over the key positions j, so every output position is a convex
     combination of g(x_j).  As the paper states, there is **no residual** (and hence no W_z/BN: without the
-    skip they would only rescale y, methods.md 1.4).
+    skip they would only rescale y, docs/design/methods.md §1.4).
 
     Parameters
     ----------
@@ -105,8 +106,8 @@ def _complement_projector(v: tf.Tensor) -> tf.Tensor:
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class CommonIndividual(keras.layers.Layer):
-    """Common-and-individual feature analysis (paper 2.3, Eqs. 3–6) as a differentiable layer (methods.md
-    2.4–2.5).
+    """Common-and-individual feature analysis (paper 2.3, Eqs. 3–6) as a differentiable layer
+    (docs/design/methods.md §2.4–2.5).
 
     Inputs are the local and non-local feature rows ``y₁ (n×d₁)``, ``y₂ (n×d₂)`` (batch-normalised upstream so
     they cannot shrink to zero to satisfy the correlation term).  The layer returns the concatenation
@@ -133,7 +134,7 @@ class CommonIndividual(keras.layers.Layer):
     Parameters
     ----------
     common, individual
-        k and m (methods.md 2.4 default 16 each, ≤ d/4).
+        k and m (docs/design/methods.md §2.4 default 16 each, ≤ d/4).
     momentum
         ρ of the running residual covariance (0.9).
     lambda_corr, lambda_rec, lambda_vorth, lambda_orth
@@ -170,7 +171,7 @@ class CommonIndividual(keras.layers.Layer):
             if self.common + self.individual >= d:
                 raise ValueError(
                     f"common ({self.common}) + individual ({self.individual}) must stay below the feature "
-                    f"width {d} so the residual R is not forced to zero (methods.md 2.5 item 2)"
+                    f"width {d} so the residual R is not forced to zero (docs/design/methods.md §2.5 item 2)"
                 )
         self.v = [
             self.add_weight(shape=(self.common, d), initializer="orthogonal", name=f"v{i + 1}")
@@ -266,7 +267,8 @@ class CommonIndividual(keras.layers.Layer):
 
 
 def total_correlation(h1: tf.Tensor, h2: tf.Tensor, ridge: float = 1e-3) -> tf.Tensor:
-    """Total canonical correlation of two views (rows = samples), the DCCA objective (methods.md section 3).
+    """Total canonical correlation of two views (rows = samples), the DCCA objective
+    (docs/design/methods.md §3).
 
     Stable formulation: float64; centred covariances with a *relative* ridge ``r = ridge·trace(Σ_ii)/k`` (so
     the regulariser follows the feature scale); whitening with Cholesky factors (``T = L₁⁻¹Σ₁₂L₂⁻ᵀ`` has the
@@ -296,7 +298,7 @@ def total_correlation(h1: tf.Tensor, h2: tf.Tensor, ridge: float = 1e-3) -> tf.T
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class DeepCorrelation(keras.layers.Layer):
-    """Deep correlation model head (Yao et al. 2017 via DCCA, methods.md section 3): maximise the total
+    """Deep correlation model head (Yao et al. 2017 via DCCA, docs/design/methods.md §3): maximise the total
     canonical correlation of the two views' projections while classifying on their concatenation.
 
     Trained jointly (loss ``CE − λ·corr``) rather than in DeepCorrSurv's two stages, so every variant gets the

@@ -37,8 +37,9 @@ def local_branch(x: keras.KerasTensor, dims: int, settings: Mapping[str, Any]) -
 
 
 def nonlocal_branch(x: keras.KerasTensor, dims: int, settings: Mapping[str, Any]) -> keras.KerasTensor:
-    """Paper 2.2: a conv + ReLU stem to 64 channels (on a 1-channel patch θ/φ would be scalars, methods.md
-    1.4), pooling, the non-local operation without residual, pooling, then one FC layer to the feature Y₂."""
+    """Paper 2.2: a conv + ReLU stem to 64 channels (on a 1-channel patch θ/φ would be scalars,
+    docs/design/methods.md §1.4), pooling, the non-local operation without residual, pooling, then one FC
+    layer to the feature Y₂."""
     x = _conv(dims, int(settings["stem_filters"]), int(settings["kernel"]), "nonlocal_stem")(x)
     x = _pool(dims, int(settings["pool"]), "nonlocal_stem_pool")(x)
     x = NonLocal(
@@ -63,7 +64,7 @@ def _fused(
         h2 = keras.layers.Dense(int(fusion["dim"]), name="dcca_nonlocal")(y2)
         return DeepCorrelation(weight=fusion["weight"], ridge=fusion["ridge"], name="dcca")([h1, h2])
     # common / individual / cifa: batch-normalise (no learned scale) so features cannot shrink to 0 to
-    # satisfy the correlation term (methods.md 2.4), then decompose.
+    # satisfy the correlation term (docs/design/methods.md §2.4), then decompose.
     y1 = keras.layers.BatchNormalization(scale=False, momentum=fusion["bn_momentum"], name="local_bn")(y1)
     y2 = keras.layers.BatchNormalization(scale=False, momentum=fusion["bn_momentum"], name="nonlocal_bn")(y2)
     k, m = int(fusion["common"]), int(fusion["individual"])

@@ -1,4 +1,4 @@
-"""A synthetic multi-phase liver MR cohort whose HCC lesions depend on grade (see ``notes/phantom.md``).
+"""A synthetic multi-phase liver MR cohort whose HCC lesions depend on grade (see ``docs/design/phantom.md``).
 
 No public data set pairs multi-phase liver MR with Edmondson grade, so the app demos, tests and benchmarks on
 this phantom.  The task it poses is honest: both classes overlap, the grade signal is spread over many lesion

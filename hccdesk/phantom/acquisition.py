@@ -1,4 +1,4 @@
-"""What the scanner does to the noiseless phase images (notes/phantom.md §3.1).
+"""What the scanner does to the noiseless phase images (docs/design/phantom.md §3.1).
 
 In order, per phase: a rigid breath-hold displacement relative to the arterial phase (each phase is its own
 breath-hold; the grid and its positions stay identical, so the misregistration is real), in-plane blur of
@@ -69,8 +69,8 @@ def _rigid(rng: np.random.Generator) -> np.ndarray:
 def sample_acquisition(rng: np.random.Generator) -> Acquisition:
     """Field strength 1.5 or 3 T (3 T: more signal, stronger bias), gain ×U(0.5, 2), SNR U(12, 30) at 1.5 T.
 
-    SNR is pre-contrast liver signal over noise sigma; phantom.md suggests U(15, 40), lowered to match the
-    noise texture of the real pydicom liver slice (liver SNR about 28 in a post-contrast phase).
+    SNR is pre-contrast liver signal over noise sigma; docs/design/phantom.md suggests U(15, 40), lowered to
+    match the noise texture of the real pydicom liver slice (liver SNR about 28 in a post-contrast phase).
     """
     field = float(rng.choice([1.5, 3.0]))
     snr = rng.uniform(12.0, 30.0) * (1.35 if field == 3.0 else 1.0)

@@ -21,7 +21,7 @@ PAPER_GRADES: dict[int, int] = {1: 1, 2: 20, 3: 24, 4: 1}
 """Edmondson grade -> lesions in the paper's 46-lesion cohort."""
 
 LABEL_NOISE = 0.04
-"""Probability that a lesion's biology is of the other class than its recorded grade (phantom.md: 3-5 %)."""
+"""Chance that a lesion's biology is of the other class than its grade (docs/design/phantom.md: 3-5 %)."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Signal of each tissue in each contrast phase (notes/phantom.md §3.3), relative to pre-contrast liver = 1.
+"""Signal of each tissue in each phase (docs/design/phantom.md §3.3), relative to pre-contrast liver = 1.
 
 The values imitate a fat-suppressed 3D T1 GRE with an extracellular gadolinium agent: the aorta peaks in the
 late arterial phase, the portal vein and the liver in the portal venous phase, and the delayed phase (about

@@ -1,14 +1,15 @@
-"""Lesion features driven by a hidden aggressiveness variable (notes/phantom.md §3.2-3.3).
+"""Lesion features driven by a hidden aggressiveness variable (docs/design/phantom.md §3.2-3.3).
 
 Each lesion has ``z ~ N(0, 1) + delta * [truly high grade]``.  Every feature reads its own latent
 ``l = s z + sqrt(1 - s^2) e`` (``e`` independent noise), so features are correlated with each other only
 through ``z`` and each one alone is a weak, overlapping cue.  A binary feature is ``l > threshold``; a
 continuous one is ``mean + sd * l``.  The loading ``s`` and the threshold are solved so that, at the reference
-``delta`` of 2.5, the low-grade and high-grade frequencies and means match the table in phantom.md; a smaller
-``delta`` weakens every cue at once and ``delta = 0`` makes the features independent of grade.  The Bayes
-accuracy from ``z`` itself is ``Phi(delta / 2)``: 89 % at 2.5, the middle of the 85-92 % phantom.md asks for,
-lowered further by label noise.  (phantom.md suggests delta about 2.2; 2.5 keeps an oracle logistic regression
-on measurable features near 80 %, inside the 75-90 % band of its sanity check.)
+``delta`` of 2.5, the low-grade and high-grade frequencies and means match the table in
+docs/design/phantom.md; a smaller ``delta`` weakens every cue at once and ``delta = 0`` makes the features
+independent of grade.  The Bayes accuracy from ``z`` itself is ``Phi(delta / 2)``: 89 % at 2.5, the middle of
+the 85-92 % docs/design/phantom.md asks for, lowered further by label noise.  (docs/design/phantom.md suggests
+delta about 2.2; 2.5 keeps an oracle logistic regression on measurable features near 80 %, inside the 75-90 %
+band of its sanity check.)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from scipy.special import ndtri
 
 REFERENCE_DELTA = 2.5
-"""The grade effect at which the feature frequencies below equal phantom.md's targets."""
+"""The grade effect at which the feature frequencies below equal docs/design/phantom.md's targets."""
 
 BINARY: dict[str, tuple[float, float]] = {
     # feature: (p in low grade, p in high grade)
@@ -112,7 +113,8 @@ def sample_traits(rng: np.random.Generator, truly_high: bool, delta: float = REF
 
     arterial = values["arterial_ratio"] if flags["aphe"] else float(rng.normal(0.95, 0.08))
     depth = values["washout_depth"]
-    # Delayed lesion/liver: N(0.88, 0.05) low vs N(0.82, 0.06) high with washout, else about 1.0 (phantom.md).
+    # Delayed lesion/liver: N(0.88, 0.05) low vs N(0.82, 0.06) high with washout, else about 1.0
+    # (docs/design/phantom.md).
     delayed = (
         0.88 - 0.06 * depth + 0.02 * float(rng.normal())
         if flags["washout"]

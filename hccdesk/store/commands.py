@@ -96,8 +96,8 @@ def register_bench(bench_subparsers: argparse._SubParsersAction) -> None:
     bench = bench_subparsers.add_parser(
         "crash-save",
         help="kill -9 a process in the middle of saves, repeatedly; count damaged projects and lost edits",
-        description="DESIGN budget: 0 damaged projects in 100 tries. Each try starts a process that edits "
-        "and "
+        description="Budget (docs/design/architecture.md §9): 0 damaged projects in 100 tries. "
+        "Each try starts a process that edits and "
         "saves in a loop, kills it with SIGKILL after a random delay, and checks that the project opens "
         "(without its backup) holding every edit whose save had returned.",
     )

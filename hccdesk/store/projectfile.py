@@ -1,6 +1,6 @@
 """``project.h5`` on disk: write it atomically, read it back, fall back to the backup when it is damaged.
 
-Why this shape (see ``notes/engineering.md`` section 5): HDF5 files that a process is writing when it dies
+Why this shape (see ``docs/design/engineering.md`` §5): HDF5 files that a process is writing when it dies
 are often unreadable (14 of 25 with open-write-close per save), while *write a temp file, fsync, verify,
 rename* left 25 of 25 readable.  So the project file is never opened for writing in place:
 :func:`save_atomically` writes the whole (small) document to ``project.h5.tmp`` in the same folder, fsyncs

@@ -23,7 +23,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 FORBIDDEN = ("tensorflow", "keras")
-"""Top-level packages the GUI process must never import (DESIGN §1.2)."""
+"""Top-level packages the GUI process must never import (docs/design/architecture.md §1.2)."""
 
 
 class ImportBlocker(importlib.abc.MetaPathFinder):
@@ -35,7 +35,7 @@ class ImportBlocker(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in FORBIDDEN:
             self.attempts.append(name)
-            raise ImportError(f"the GUI process must not import {name} (DESIGN section 1.2)")
+            raise ImportError(f"the GUI process must not import {name} (docs/design/architecture.md §1.2)")
         return None
 
 

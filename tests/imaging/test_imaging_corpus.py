@@ -1,4 +1,6 @@
-"""Every case of the real-scanner DICOM corpus (../shared/dicom-corpus/expected.json) as expected.
+"""Every case of the real-scanner DICOM corpus (``$HCCDESK_SHARED/dicom-corpus/expected.json``) as expected.
+
+Where the corpus comes from and how to point the tests at it: docs/developer/testing.md.
 
 Alternatives in expected.json are honoured only where our documented policy applies: we support Siemens
 mosaics, refuse 2-slice stacks, and split repeated positions by acquisition order, so the only alternative

@@ -1,5 +1,6 @@
-"""The phantom's grade signal: oracle features separate the classes about as well as phantom.md asks, and not
-at all once the grade effect is switched off (sanity checks (a) and (b) of notes/phantom.md)."""
+"""The phantom's grade signal: oracle features separate the classes about as well as docs/design/phantom.md
+asks, and not at all once the grade effect is switched off (sanity checks (a) and (b) of
+docs/design/phantom.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """kill -9 in the middle of saves never leaves an unreadable project and never loses a saved edit.
 
 The loop itself lives in :mod:`hccdesk.store.crashbench` (also ``hccdesk bench crash-save``, 100 tries for the
-DESIGN budget); here it runs 24 times per suite run.
+the budget of docs/design/architecture.md §9); here it runs 24 times per suite run.
 """
 
 from __future__ import annotations
