@@ -67,7 +67,8 @@ def gpu_count() -> int:
     return sum(1 for line in out.splitlines() if line.startswith("GPU "))
 
 
-def _describe_exit(pid: int | None, code: int | None) -> str:
+def describe_exit(pid: int | None, code: int | None) -> str:
+    """Why a process is gone: "worker process N was killed by SIGKILL" or "... exited with status N"."""
     if code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
@@ -150,7 +151,7 @@ class LocalPool:
             if not process.is_alive() and process.exitcode not in (None, 0):
                 if self._cancelled_at is not None and process.exitcode == -signal.SIGTERM:
                     continue  # terminated by us after the cancel grace period
-                return _describe_exit(process.pid, process.exitcode)
+                return describe_exit(process.pid, process.exitcode)
         return None
 
     def close(self) -> None:
