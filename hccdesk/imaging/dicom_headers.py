@@ -19,6 +19,8 @@ from typing import Any
 from hccdesk.imaging.dicom_planes import NotAnImage, PixelLayout, Plane, geometry, rescale
 from hccdesk.imaging.dicom_values import as_float, as_int, as_list, first
 from hccdesk.imaging.enhanced import enhanced_planes
+from hccdesk.imaging.files import open_regular
+from hccdesk.imaging.messages import error_detail
 from hccdesk.imaging.mosaic import mosaic_planes
 
 NATIVE_LITTLE_ENDIAN = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
@@ -56,7 +58,7 @@ def read_planes(path: str | Path) -> list[Plane]:
 
     path = str(path)
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             try:
                 dataset = pydicom.dcmread(handle, stop_before_pixels=True)
             except InvalidDicomError:
@@ -77,9 +79,10 @@ def read_planes(path: str | Path) -> list[Plane]:
     except NotAnImage:
         raise
     except OSError as error:
-        raise NotAnImage(f"cannot be read ({error.strerror or error})") from error
+        raise NotAnImage(f"cannot be read ({error.strerror or error_detail(error)})") from error
     except Exception as error:  # pydicom raises many types for damaged headers; each means "corrupt".
-        raise NotAnImage(f"not a readable DICOM file ({type(error).__name__}: {error})") from error
+        detail = f"{type(error).__name__}: {error_detail(error)}"
+        raise NotAnImage(f"not a readable DICOM file ({detail})") from error
 
 
 def _pixel_element_header(handle: Any, dataset: Any) -> tuple[int, int, int] | None:

@@ -25,6 +25,8 @@ from hccdesk.errors import ImportRefused
 from hccdesk.imaging.dicom_headers import NATIVE_LITTLE_ENDIAN
 from hccdesk.imaging.dicom_planes import PixelLayout, Plane
 from hccdesk.imaging.dicom_series import StackPlan
+from hccdesk.imaging.files import open_regular
+from hccdesk.imaging.messages import error_detail
 from hccdesk.imaging.mosaic import mosaic_tile_shape
 
 READ_THREADS = min(8, (os.cpu_count() or 2) * 2)
@@ -104,8 +106,9 @@ def decode_file(path: str) -> np.ndarray:
     """
     import pydicom
 
-    dataset = pydicom.dcmread(path, force=True)
-    pixels = dataset.pixel_array
+    with open_regular(path) as handle:
+        dataset = pydicom.dcmread(handle, force=True)
+        pixels = dataset.pixel_array
     frames = int(dataset.get("NumberOfFrames", 1) or 1)
     return pixels.reshape((frames, *pixels.shape[-2:]))
 
@@ -140,11 +143,12 @@ def _fill(stored: np.ndarray, path: str, items: list[tuple[int, Plane]]) -> tupl
         return path, "unsupported", str(error)
     except BaseException as error:  # codecs raise anything, even Rust panics (a BaseException)
         if layout.transfer_syntax in (*NATIVE_LITTLE_ENDIAN, "1.2.840.10008.1.2.2"):
-            return path, "unsupported", f"corrupt pixel data ({error})"
+            return path, "unsupported", f"corrupt pixel data ({error_detail(error)})"
         from pydicom.uid import UID
 
         name = UID(layout.transfer_syntax).name
-        return path, "undecodable_transfer_syntax", f"cannot decode transfer syntax {name}: {error}"
+        message = f"cannot decode transfer syntax {name}: {error_detail(error)}"
+        return path, "undecodable_transfer_syntax", message
     return None
 
 
@@ -174,7 +178,7 @@ def _decode_into(stored: np.ndarray, path: str, items: list[tuple[int, Plane]]) 
 
 def _read_raw(target: np.ndarray, path: str, layout: PixelLayout) -> None:
     """Read native little-endian pixels at the header pass's offset; mask or sign-extend like pydicom."""
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         handle.seek(layout.offset)  # type: ignore[arg-type]
         count = handle.readinto(memoryview(target).cast("B"))
     if count != target.nbytes:

@@ -84,8 +84,11 @@ def read_technical_tags(path: str) -> dict[str, Any]:
     """
     import pydicom
 
+    from hccdesk.imaging.files import open_regular
+
     try:
-        dataset = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+        with open_regular(path) as handle:
+            dataset = pydicom.dcmread(handle, stop_before_pixels=True, force=True)
     except Exception:  # the file was readable in the header pass; provenance is not worth failing the import
         return {}
     tags = technical_tags(dataset)

@@ -6,6 +6,11 @@ in two passes (headers of every file first, then pixels only of the stacks that 
 file or series never stops the scan: it is listed in ``skipped`` (per file) or ``rejected`` (per series)
 with its reason, so one stray localizer does not cost the user the other three phases.  A second copy of an
 image (same SOPInstanceUID, e.g. the same series exported twice) is skipped, not read as a duplicate slice.
+
+Two admission checks are made here for every reader: only regular files are opened (pipes, sockets and
+devices are skipped by type, see :mod:`hccdesk.imaging.files`), and every volume's voxels pass
+:func:`hccdesk.imaging.voxels.voxel_problem` (grey levels, finite, not absurdly large) or its series is
+refused.  Every skip and refusal text is one line (:func:`hccdesk.imaging.messages.one_line`).
 """
 
 from __future__ import annotations
@@ -26,9 +31,12 @@ from hccdesk.imaging.dicom_pixels import read_stack
 from hccdesk.imaging.dicom_planes import NotAnImage, Plane
 from hccdesk.imaging.dicom_series import StackPlan, plan_stacks
 from hccdesk.imaging.dicom_tags import read_technical_tags
+from hccdesk.imaging.files import not_regular_reason
+from hccdesk.imaging.messages import one_line
 from hccdesk.imaging.nifti import is_nifti_path, read_nifti
 from hccdesk.imaging.phases import identify_phases
 from hccdesk.imaging.volume import Volume, VolumeSource
+from hccdesk.imaging.voxels import voxel_problem
 
 
 @dataclass(frozen=True)
@@ -119,17 +127,18 @@ def _scan(files: list[str]) -> ScanResult:
             except ImportRefused as refusal:
                 result.rejected.append(_rejected(refusal))
                 continue
-            groups.setdefault("", []).extend(_with_nifti_ids(volumes, path))
+            admitted = _admitted(volumes, result, f"{path}: ")
+            groups.setdefault("", []).extend(_with_nifti_ids(admitted, path))
             continue
         try:
             found = read_planes(path)
         except NotAnImage as reason:
-            result.skipped.append(Skipped(path, str(reason)))
+            result.skipped.append(_skipped(path, str(reason)))
             continue
         instance = found[0].sop_instance_uid
         if instance and instance in instances:
             result.skipped.append(
-                Skipped(path, f"another copy of the image in {instances[instance]} (same SOP UID)")
+                _skipped(path, f"another copy of the image in {instances[instance]} (same SOP UID)")
             )
             continue
         instances[instance] = path
@@ -143,7 +152,9 @@ def _scan(files: list[str]) -> ScanResult:
         except ImportRefused as refusal:
             result.rejected.append(_rejected(refusal))
             continue
-        groups.setdefault(stack.study_uid, []).append(_volume(stack, array, tags_of(stack.planes[0].path)))
+        volume = _volume(stack, array, tags_of(stack.planes[0].path))
+        where = f"{_series_name(stack)}: after the modality rescale (RescaleSlope/RescaleIntercept), "
+        groups.setdefault(stack.study_uid, []).extend(_admitted([volume], result, where))
     seen: set[str] = set()
     for volumes in groups.values():
         for volume, phase in zip(volumes, identify_phases(volumes), strict=True):
@@ -157,25 +168,55 @@ def _expand(paths: Sequence[str | Path], unreadable: list[Skipped]) -> list[str]
     """Every file under ``paths``, each once, folders walked in sorted order; unreadable folders reported."""
 
     def report(error: OSError) -> None:
-        unreadable.append(Skipped(str(error.filename), f"folder cannot be read ({error.strerror})"))
+        unreadable.append(_skipped(str(error.filename), f"folder cannot be read ({error.strerror})"))
 
     files: dict[str, None] = {}
+
+    def admit(path: str) -> None:
+        reason = not_regular_reason(path)
+        if reason is None:
+            files[path] = None
+        else:
+            unreadable.append(_skipped(path, reason))
+
     for given in paths:
         path = Path(given)
         if path.is_dir():
             for folder, subfolders, names in os.walk(path, onerror=report):
                 subfolders.sort()
                 for name in sorted(names):
-                    files[os.path.join(folder, name)] = None
-        elif path.is_file():
-            files[str(path)] = None
+                    admit(os.path.join(folder, name))
+        elif os.path.lexists(path):
+            admit(str(path))
         else:
-            raise InputError(f"{given}: no such file or folder")
+            raise InputError(one_line(f"{given}: no such file or folder"))
     return list(files)
 
 
+def _skipped(path: str, reason: str) -> Skipped:
+    return Skipped(path, one_line(reason))
+
+
+def _admitted(volumes: list[Volume], result: ScanResult, where: str) -> list[Volume]:
+    """``volumes`` if every one's voxels are grey levels that may be stored; else none, with the refusal."""
+    for volume in volumes:
+        problem = voxel_problem(volume.array)
+        if problem:
+            paths = volume.source.paths
+            result.rejected.append(
+                Rejected(volume.source.series_uid, paths, "unsupported", one_line(where + problem))
+            )
+            return []
+    return volumes
+
+
+def _series_name(stack: StackPlan) -> str:
+    description = stack.planes[0].series_description
+    return f"series {description!r} ({stack.series_uid})" if description else f"series {stack.series_uid}"
+
+
 def _rejected(refusal: ImportRefused) -> Rejected:
-    return Rejected(refusal.series_uid, refusal.paths, refusal.reason, str(refusal))
+    return Rejected(refusal.series_uid, refusal.paths, refusal.reason, one_line(str(refusal)))
 
 
 def _volume(stack: StackPlan, array: Any, file_tags: dict[str, Any]) -> Volume:
