@@ -1,4 +1,5 @@
-"""CLI wiring of the app: ``hccdesk gui [PROJECT]``, ``hccdesk screenshot OUTDIR``, ``hccdesk bench gui``.
+"""CLI wiring of the app: ``hccdesk gui [PROJECT]``, ``hccdesk demo [DIR]``, ``hccdesk screenshot OUTDIR``,
+``hccdesk bench gui``.
 
 Only argparse and the standard library at import time; Qt is imported inside the handlers.
 """
@@ -18,6 +19,18 @@ def _run_gui(args: argparse.Namespace) -> int:
     from hccdesk.gui.app import run
 
     return run(project)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from hccdesk.phantom.commands import prepare_demo
+
+    folder = prepare_demo(args.dir, rebuild=args.rebuild)
+    print(folder)
+    if args.no_gui:
+        return 0
+    from hccdesk.gui.app import run
+
+    return int(run(folder) or 0)
 
 
 def _run_screenshot(args: argparse.Namespace) -> int:
@@ -40,6 +53,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     gui.add_argument("project", nargs="?", help="a NAME.hccdesk project folder (default: the last one)")
     gui.set_defaults(handler=_run_gui)
+    demo = subparsers.add_parser(
+        "demo",
+        help="build (once) and open the demo project: 46 phantom lesions, 21 low and 25 high grade",
+        description=(
+            "Build the demo project through the same import path a user takes (phantom DICOM -> manifest "
+            "import -> lesion CSV import -> save), once, then open it in the app."
+        ),
+    )
+    demo.add_argument(
+        "dir",
+        nargs="?",
+        type=Path,
+        metavar="DIR",
+        help="where the demo lives (default $HCCDESK_HOME/demo or ~/.local/share/hccdesk/demo)",
+    )
+    demo.add_argument("--no-gui", action="store_true", help="only build the project and print its path")
+    demo.add_argument("--rebuild", action="store_true", help="delete the demo project and build it again")
+    demo.set_defaults(handler=_run_demo)
     shot = subparsers.add_parser("screenshot", help="render the main window in a few states to PNG files")
     shot.add_argument("outdir", help="folder for the PNG files")
     shot.add_argument(

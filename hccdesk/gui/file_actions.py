@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6 import QtCore, QtWidgets
 
@@ -19,9 +19,34 @@ from hccdesk.gui.background_task import BackgroundTask, run_with_progress
 from hccdesk.gui.dialogs import guarded, show_error
 
 if TYPE_CHECKING:
-    from hccdesk.gui.main_window import MainWindow
+    from hccdesk.gui.document import ProjectDocument
+    from hccdesk.store.project import Project
 
 PROJECT_FILTER = "HCC Desk project (*.hccdesk)"
+
+
+class FileActionsHost(Protocol):
+    """What the File menu's actions use of the window that hosts them; the main window satisfies it.
+
+    Naming these few members instead of the main window's class keeps the actions from reaching into the
+    window's panels, and keeps ``main_window -> file_actions`` a one-way import.
+    """
+
+    @property
+    def document(self) -> ProjectDocument | None:
+        """The open project's document, or None."""
+
+    def close_project(self) -> bool:
+        """Close the open project, asking about unsaved edits; False when the user kept it open."""
+
+    def open_project(self, project: Project) -> None:
+        """Show ``project``, which the host owns from now on."""
+
+    def window(self) -> QtWidgets.QWidget:
+        """The top-level widget that parents the dialogs (Qt's ``QWidget.window``)."""
+
+    def statusBar(self) -> QtWidgets.QStatusBar:  # noqa: N802 (Qt's name, which the main window provides)
+        """Where short messages go (Qt's ``QMainWindow.statusBar``)."""
 
 
 def demo_folder() -> Path:
@@ -34,9 +59,10 @@ def demo_folder() -> Path:
 class FileActions(QtCore.QObject):
     """The File menu's actions for one main window."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(self, host: FileActionsHost) -> None:
+        super().__init__(host.window())
+        self._host = host
+        self._window = host.window()
         self._tasks: list[BackgroundTask] = []
 
     # --- open / new ------------------------------------------------------------------------------------
@@ -49,8 +75,8 @@ class FileActions(QtCore.QObject):
     def create_path(self, folder: Path) -> None:
         from hccdesk.store.project import Project
 
-        if self._window.close_project():
-            self._window.open_project(Project.create(folder))
+        if self._host.close_project():
+            self._host.open_project(Project.create(folder))
 
     def open_dialog(self) -> None:
         path = QtWidgets.QFileDialog.getExistingDirectory(
@@ -64,7 +90,7 @@ class FileActions(QtCore.QObject):
         """Open ``folder``, offering read-only when it is locked and recovery when edits were left unsaved."""
         from hccdesk.store.project import Project
 
-        if self._window.document is not None and Path(self._window.document.folder) == folder:
+        if self._host.document is not None and Path(self._host.document.folder) == folder:
             return
         try:
             project = Project.open(folder)  # first, so a project that cannot open leaves the current one open
@@ -85,10 +111,10 @@ class FileActions(QtCore.QObject):
                 project.recover()
             else:
                 project.discard_recovery()
-        if not self._window.close_project():
+        if not self._host.close_project():
             project.close()
             return
-        self._window.open_project(project)
+        self._host.open_project(project)
 
     def open_demo(self) -> None:
         """Open the demo project, building it first in the background (a phantom cohort, about a minute)."""
@@ -178,7 +204,7 @@ class FileActions(QtCore.QObject):
             from hccdesk.store.import_export import import_lesions_csv
 
             lesions = import_lesions_csv(self._project(), path)
-            self._window.statusBar().showMessage(f"Imported {len(lesions)} lesion(s) from {path}", 6000)
+            self._host.statusBar().showMessage(f"Imported {len(lesions)} lesion(s) from {path}", 6000)
 
     @guarded("Cannot export lesions")
     def export_lesions_csv(self) -> None:
@@ -189,7 +215,7 @@ class FileActions(QtCore.QObject):
             from hccdesk.store.import_export import export_lesions_csv
 
             export_lesions_csv(self._project(), path)
-            self._window.statusBar().showMessage(f"Exported lesions to {path}", 6000)
+            self._host.statusBar().showMessage(f"Exported lesions to {path}", 6000)
 
     def export_masks(self) -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(self._window, "Export lesion masks (NIfTI) to")
@@ -206,7 +232,7 @@ class FileActions(QtCore.QObject):
         self.run(
             "Exporting masks",
             work,
-            lambda _r: self._window.statusBar().showMessage(f"Masks in {folder}", 6000),
+            lambda _r: self._host.statusBar().showMessage(f"Masks in {folder}", 6000),
         )
 
     # --- plumbing --------------------------------------------------------------------------------------
@@ -222,7 +248,7 @@ class FileActions(QtCore.QObject):
             done,
             lambda error: show_error(self._window, f"{title} failed", error),
             lambda: self._tasks.remove(holder[0]),
-            lambda message: self._window.statusBar().showMessage(message, 15000),
+            lambda message: self._host.statusBar().showMessage(message, 15000),
         )
         holder.append(task)
         self._tasks.append(task)
@@ -240,16 +266,16 @@ class FileActions(QtCore.QObject):
             task.wait()
 
     def _project(self) -> Any:
-        document = self._window.document
+        document = self._host.document
         if document is None:
             raise RuntimeError("no project is open")
         return document.project
 
     def _imported(self, studies: Sequence[Any], notes: Sequence[str] = ()) -> None:
-        document = self._window.document
+        document = self._host.document
         if document is None or not studies:
             return
-        self._window.statusBar().showMessage(f"Imported {len(studies)} study(ies)", 6000)
+        self._host.statusBar().showMessage(f"Imported {len(studies)} study(ies)", 6000)
         document.show_study(studies[-1].id)
         if notes:
             QtWidgets.QMessageBox.information(self._window, "Imported, with notes", "\n".join(notes))

@@ -8,6 +8,7 @@ dialog and the app keeps running with the project as it was.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -24,6 +25,9 @@ from hccdesk.gui.resources import app_icon, window_level_presets
 from hccdesk.gui.study_volumes import StudyVolumes
 from hccdesk.gui.welcome import WelcomePage
 from hccdesk.store.records import Box
+
+if TYPE_CHECKING:
+    from hccdesk.store.project import Project
 
 APP_NAME = "HCC Desk"
 
@@ -220,7 +224,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.grid.cursor_moved.connect(self._show_position)
 
     # --- project lifecycle -------------------------------------------------------------------------------
-    def open_project(self, project) -> None:
+    def open_project(self, project: Project) -> None:
         """Show ``project`` (an open :class:`~hccdesk.store.project.Project`); the old one is closed."""
         document = ProjectDocument(project, self)
         self.document = document

@@ -1,4 +1,8 @@
-"""``hccdesk phantom`` (write a synthetic cohort) and ``hccdesk demo`` (build and open the demo project)."""
+"""``hccdesk phantom`` (write a synthetic cohort) and the build step of ``hccdesk demo``.
+
+``hccdesk demo`` opens the app, so its parser and GUI launch live on the GUI side
+(:mod:`hccdesk.gui.commands`); the phantom package only builds the project (:func:`prepare_demo`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from hccdesk.phantom.presets import PRESETS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``phantom`` and ``demo`` subcommands."""
+    """Add the ``phantom`` subcommand."""
     phantom = subparsers.add_parser(
         "phantom",
         help="write a synthetic multi-phase liver MR cohort with graded HCC lesions",
@@ -50,25 +54,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     phantom.set_defaults(handler=_run_phantom)
 
-    demo = subparsers.add_parser(
-        "demo",
-        help="build (once) and open the demo project: 46 phantom lesions, 21 low and 25 high grade",
-        description=(
-            "Build the demo project through the same import path a user takes (phantom DICOM -> manifest "
-            "import -> lesion CSV import -> save), once, then open it in the app."
-        ),
-    )
-    demo.add_argument(
-        "dir",
-        nargs="?",
-        type=Path,
-        metavar="DIR",
-        help="where the demo lives (default $HCCDESK_HOME/demo or ~/.local/share/hccdesk/demo)",
-    )
-    demo.add_argument("--no-gui", action="store_true", help="only build the project and print its path")
-    demo.add_argument("--rebuild", action="store_true", help="delete the demo project and build it again")
-    demo.set_defaults(handler=_run_demo)
-
 
 def _run_phantom(args: argparse.Namespace) -> int:
     from hccdesk.errors import InputError
@@ -98,22 +83,22 @@ def _run_phantom(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_demo(args: argparse.Namespace) -> int:
+def prepare_demo(root: Path | None, *, rebuild: bool = False) -> Path:
+    """Return the demo project's folder under ``root`` (default :func:`default_demo_dir`), building it once.
+
+    The build takes minutes, so it says so on stderr first; stdout stays free for the folder's path, which
+    scripts read.  ``rebuild`` deletes an existing demo and builds it again.
+    """
     import shutil
 
     from hccdesk.phantom.demo import DEMO_NAME, build_demo, default_demo_dir, is_complete
 
-    folder = (args.dir or default_demo_dir()) / DEMO_NAME
-    if args.rebuild and folder.exists():
+    folder = (root or default_demo_dir()) / DEMO_NAME
+    if rebuild and folder.exists():
         shutil.rmtree(folder)
     if not is_complete(folder):
         print(f"building the demo project in {folder} (once; a few minutes) ...", file=sys.stderr)
         started = time.perf_counter()
         build_demo(folder)
         print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    print(folder)
-    if args.no_gui:
-        return 0
-    from hccdesk.gui.app import run
-
-    return int(run(folder) or 0)
+    return folder
