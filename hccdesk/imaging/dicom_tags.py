@@ -6,11 +6,23 @@ the sequence and the scanner model are copied.  Dates are left out on purpose: a
 identifying under HIPAA; times of day (used for phase ordering) are not.  Names, IDs, birth dates,
 institution, station, operator, device serial numbers and UIDs other than the SOP class / transfer syntax
 never appear here.
+
+Whitelisting attributes is not enough, because people type names into free-text attributes too (a series
+description "t1 vibe Smith"): :func:`deidentified_tags` is what a project stores.  Each whitelisted attribute
+has a kind: numbers, times of day and standard UIDs must look like one (anything else is dropped), coded and
+free-text values are cleaned word by word (:mod:`hccdesk.imaging.descriptors`, DICOM PS3.15 Annex E with the
+Retain/Clean Descriptors Option).  SoftwareVersions is not kept: Annex E removes it unless the Retain Device
+Identity Option is chosen, and nothing in HCC Desk needs it.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Mapping
 from typing import Any
+
+from hccdesk.imaging.descriptors import clean_values
 
 TECHNICAL_TAGS: tuple[str, ...] = (
     # scanner
@@ -18,7 +30,6 @@ TECHNICAL_TAGS: tuple[str, ...] = (
     "Manufacturer",
     "ManufacturerModelName",
     "MagneticFieldStrength",
-    "SoftwareVersions",
     "SOPClassUID",
     "BodyPartExamined",
     # sequence
@@ -74,6 +85,82 @@ TECHNICAL_TAGS: tuple[str, ...] = (
     "TransferSyntaxUID",
 )
 """DICOM keywords that may be copied; everything else is dropped."""
+
+
+TEXT_TAGS = frozenset(
+    {
+        "Manufacturer",
+        "ManufacturerModelName",
+        "ProtocolName",
+        "SequenceName",
+        "ConvolutionKernel",
+        "ContrastBolusAgent",
+        "ContrastBolusRoute",
+    }
+)
+"""Free text (LO/SH): cleaned of every word that is not technical."""
+
+CODE_TAGS = frozenset(
+    {
+        "Modality",
+        "BodyPartExamined",
+        "ScanningSequence",
+        "SequenceVariant",
+        "ScanOptions",
+        "MRAcquisitionType",
+        "EchoPlanarPulseSequence",
+        "ImageType",
+        "PhotometricInterpretation",
+    }
+)
+"""Coded strings (CS): defined terms, but writable by hand like text, so cleaned value by value."""
+
+TIME_TAGS = frozenset({"SeriesTime", "AcquisitionTime", "ContentTime", "ContrastBolusStartTime"})
+"""Times of day (TM), kept only in the TM format (no date is ever kept)."""
+
+UID_TAGS = frozenset({"SOPClassUID", "TransferSyntaxUID"})
+"""Standard UIDs (under the DICOM root 1.2.840.10008), which name a kind of object, never a patient."""
+
+NUMBER_TAGS = frozenset(TECHNICAL_TAGS) - TEXT_TAGS - CODE_TAGS - TIME_TAGS - UID_TAGS
+"""Everything else: finite numbers or lists of them."""
+
+_TIME = re.compile(r"\d{2}(:?\d{2}(:?\d{2}(\.\d{1,6})?)?)?")
+_STANDARD_UID = re.compile(r"1\.2\.840\.10008(\.\d{1,10}){1,12}")
+
+
+def deidentified_tags(tags: Mapping[str, Any]) -> dict[str, Any]:
+    """What a project may store of ``tags``: whitelisted attributes, each checked or cleaned by its kind.
+
+    Values that do not look like their kind (text in a number or a time, a private UID) and values that are
+    empty after cleaning are left out.
+    """
+    stored: dict[str, Any] = {}
+    for keyword, value in tags.items():
+        kept = _deidentified(keyword, value)
+        if kept not in (None, "", []):
+            stored[keyword] = kept
+    return stored
+
+
+def _deidentified(keyword: str, value: Any) -> Any:
+    values = value if isinstance(value, list) else [value]
+    if keyword in TEXT_TAGS or keyword in CODE_TAGS:
+        if not all(isinstance(v, str) for v in values):
+            return None
+        cleaned = clean_values(values)
+        if not isinstance(value, list):
+            return cleaned[0]
+        return cleaned if any(cleaned) else None
+    if keyword in TIME_TAGS:
+        return value if isinstance(value, str) and _TIME.fullmatch(value.strip()) else None
+    if keyword in UID_TAGS:
+        return value if isinstance(value, str) and _STANDARD_UID.fullmatch(value) else None
+    if keyword in NUMBER_TAGS:
+        numbers = all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+        )
+        return value if numbers and values else None
+    return None
 
 
 def read_technical_tags(path: str) -> dict[str, Any]:

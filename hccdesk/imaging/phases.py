@@ -49,6 +49,16 @@ _PAIRS: dict[tuple[str, str], str] = {
 }
 
 
+def phase_words() -> frozenset[str]:
+    """Every word the phase reader looks for (so that cleaning a description never hides its phase)."""
+    words = set(_EXCLUDE) | {"post", "postcontrast"}
+    for names in _WORDS.values():
+        words.update(names)
+    for pair in _PAIRS:
+        words.update(pair)
+    return frozenset(words)
+
+
 def phase_from_text(text: str) -> str | None:
     """The phase a description names; None when it names none, several, or a non-phase (HBP, subtraction)."""
     tokens = _tokens(text)
