@@ -42,6 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info.add_argument("project", type=Path, metavar="PROJECT")
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(handler=_run_info)
+    backup = actions.add_parser(
+        "use-backup",
+        help="make project.h5.bak the project file when project.h5 is refused as damaged or altered",
+        description="The last save is lost; the refused project.h5 is kept as project.h5.rejected-<time>. "
+        "The backup is checked first: nothing changes unless it opens.",
+    )
+    backup.add_argument("project", type=Path, metavar="PROJECT")
+    backup.set_defaults(handler=_run_use_backup)
 
     study = subparsers.add_parser(
         "import",
@@ -88,6 +96,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     masks.add_argument("project", type=Path, metavar="PROJECT")
     masks.add_argument("outdir", type=Path, metavar="OUTDIR")
+    masks.add_argument("--force", action="store_true", help="overwrite files of an earlier export in OUTDIR")
     masks.set_defaults(handler=_run_export_masks)
 
 
@@ -140,11 +149,14 @@ def _warn(message: str) -> None:
 def _opened(folder: Path, *, write: bool) -> Iterator[Any]:
     """The project, opened for one command: saved at the end when ``write``, closed in every case.
 
-    A command that fails with an expected error leaves the project as it was (its edits are dropped, not
-    journaled for recovery); unsaved edits of an earlier session make a writing command stop and say how to
-    deal with them first.
+    A writing command is one :meth:`~hccdesk.store.project.Project.transaction`: all of its edits are saved,
+    or none.  When it fails for any reason (an expected error, a bug, Ctrl-C) the project stays as it was
+    before the command, journal included: nothing is left for ``project recover`` to replay half of.  Only a
+    kill or power cut between the journal write and the save leaves the command's edits, whole, in the
+    journal.  Unsaved edits of an earlier session make a writing command stop and say how to deal with them
+    first.
     """
-    from hccdesk.errors import HccdeskError, ProjectError
+    from hccdesk.errors import ProjectError
     from hccdesk.store.project import Project
 
     project = Project.open(folder, read_only=not write)
@@ -152,15 +164,18 @@ def _opened(folder: Path, *, write: bool) -> Iterator[Any]:
     try:
         for warning in project.warnings:
             _warn(warning)
-        if write and project.pending_recovery is not None:
+        if not write:
+            yield project
+            return
+        if project.pending_recovery is not None:
             raise ProjectError(
                 f"{folder} has {project.pending_recovery.describe()}; keep them with `hccdesk project "
                 f"recover {folder}` (or drop them with --discard), then run this command again"
             )
-        yield project
-        if write:
-            project.save()
-    except HccdeskError:
+        with project.transaction():
+            yield project
+        project.save()
+    except BaseException:
         discard = True
         raise
     finally:
@@ -222,6 +237,31 @@ def _summary(project: Any) -> dict[str, Any]:
     }
 
 
+def _run_use_backup(args: argparse.Namespace) -> int:
+    from hccdesk.errors import ProjectError
+    from hccdesk.store import projectfile
+    from hccdesk.store.lock import ProjectLock
+    from hccdesk.store.project import Project
+
+    folder: Path = args.project
+    if not (folder / projectfile.BACKUP_FILE).is_file():
+        raise ProjectError(f"{folder} has no backup ({projectfile.BACKUP_FILE}) to go back to")
+    lock, note = ProjectLock.acquire(folder)
+    try:
+        if note:
+            _warn(note)
+        backup = projectfile.read_document(folder / projectfile.BACKUP_FILE)
+        Project(folder, backup, lock=None)  # raises when its records cannot be true either
+        kept = projectfile.use_backup(folder)
+    finally:
+        lock.release()
+    print(
+        f"{folder}: the backup saved at {backup['attrs'].get('saved', '?')} is the project file now; "
+        f"the refused file is kept as {kept.name}"
+    )
+    return 0
+
+
 def _run_info(args: argparse.Namespace) -> int:
     with _opened(args.project, write=False) as project:
         summary = _summary(project)
@@ -264,7 +304,7 @@ def _describe_study(study: Any) -> str:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from hccdesk.errors import InputError
+    from hccdesk.errors import CsvError, InputError
     from hccdesk.store.import_export import import_manifest, import_study
     from hccdesk.store.manifest import ManifestImportError
 
@@ -275,9 +315,9 @@ def _run_import(args: argparse.Namespace) -> int:
         with _opened(args.project, write=True) as project:
             try:
                 studies = import_manifest(project, args.manifest)
-            except ManifestImportError:
-                project.save()  # keep the studies that did import, then report the others
-                raise
+            except ManifestImportError as error:
+                # The command is all-or-nothing: the studies that did import are dropped with the rest.
+                raise CsvError(str(args.manifest), error.problems) from None
         for study in studies:
             print(f"imported {_describe_study(study)}")
         print(f"imported {len(studies)} study(ies) from {args.manifest}")
@@ -353,7 +393,7 @@ def _run_export_masks(args: argparse.Namespace) -> int:
     from hccdesk.store.masks import export_masks
 
     with _opened(args.project, write=False) as project:
-        written = export_masks(project, args.outdir)
+        written = export_masks(project, args.outdir, overwrite=args.force)
     print(f"wrote {len(written)} file(s) to {args.outdir}")
     return 0
 
@@ -361,8 +401,13 @@ def _run_export_masks(args: argparse.Namespace) -> int:
 def _run_bench_crash(args: argparse.Namespace) -> int:
     import tempfile
 
+    from hccdesk.errors import InputError
     from hccdesk.store.crashbench import crash_trials
 
+    if args.tries < 1:
+        raise InputError(f"--tries {args.tries}: give at least 1 kill (the budget is 0 damaged in 100)")
+    if args.dir is not None and not args.dir.is_dir():
+        raise InputError(f"--dir {args.dir} is not a folder; give an existing folder to work in")
     with tempfile.TemporaryDirectory(dir=args.dir) as work:
         start = time.perf_counter()
         trials = crash_trials(Path(work) / "crash.hccdesk", args.tries, args.seed)

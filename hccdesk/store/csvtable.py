@@ -1,22 +1,47 @@
-"""Reading a user's CSV file into rows with line numbers, or one :class:`~hccdesk.errors.CsvError` listing
-why not.
+"""CSV files in and out: a user's CSV read into rows with line numbers (or one
+:class:`~hccdesk.errors.CsvError` listing why not), and CSV text written so that no spreadsheet runs it.
 
-Shared by the manifest and lesion imports.  The file is decoded as UTF-8 (a spreadsheet's byte-order mark is
-accepted), the header is matched case- and space-insensitively, rows that are entirely empty are skipped (a
-spreadsheet's trailing blank lines), quoting is strict (an unclosed quote is an error, not a field that
-swallows the rest of the file), and every problem is reported with the line it is on so the user can fix the
-file in one pass.  Nothing here touches the project: callers validate everything before changing anything.
+Shared by the manifest and lesion imports and by every CSV the store writes.  The file is decoded as
+UTF-8 (a spreadsheet's byte-order mark is accepted), the header is matched case- and space-insensitively,
+rows that are entirely empty are skipped (a spreadsheet's trailing blank lines), quoting is strict (an
+unclosed quote is an error, not a field that swallows the rest of the file), and every problem is reported
+with the line it is on so the user can fix the file in one pass.  Nothing here touches the project:
+callers validate everything before changing anything.
+
+Formula injection (OWASP, "CSV Injection"): a spreadsheet runs a cell that starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return as a formula, so a note such as ``=HYPERLINK(...)`` typed by one user could
+act on the computer of whoever opens the export.  :func:`write_table` prefixes such a cell with a single quote
+(which spreadsheets show as text and do not display); :func:`read_table` removes that one quote again, so an
+export imports back unchanged.  The rule is a bijection: a cell is escaped when it starts with any number of
+quotes followed by a trigger character, and a quote is removed when a cell starts with at least one quote
+followed by a trigger character, so a note that itself starts with ``'=`` also survives the round trip.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from hccdesk.errors import CsvError, InputError
+
+FORMULA_TRIGGERS = "=+-@\t\r"
+"""Characters that make a spreadsheet read a cell as a formula when they start it (OWASP)."""
+_NEEDS_ESCAPE = re.compile(f"'*[{re.escape(FORMULA_TRIGGERS)}]")
+_ESCAPED = re.compile(f"'+[{re.escape(FORMULA_TRIGGERS)}]")
+
+
+def neutralise(cell: str) -> str:
+    """``cell`` as written to a CSV: a leading quote added where a spreadsheet would run it as a formula."""
+    return "'" + cell if _NEEDS_ESCAPE.match(cell) else cell
+
+
+def restore(cell: str) -> str:
+    """The text :func:`neutralise` was given, from what it wrote (the inverse on every written cell)."""
+    return cell[1:] if _ESCAPED.match(cell) else cell
 
 
 @dataclass(frozen=True)
@@ -27,8 +52,13 @@ class Row:
     values: dict[str, str]
 
 
-def read_table(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> list[Row]:
+def read_table(
+    path: Path, required: Sequence[str], optional: Sequence[str] = (), verbatim: Sequence[str] = ()
+) -> list[Row]:
     """The rows of CSV file ``path`` whose header names exactly ``required`` plus any of ``optional``.
+
+    Values are stripped of surrounding white space except in the ``verbatim`` columns (free text such as
+    notes, which must come back exactly as exported); every value has its formula escape removed.
 
     Raises
     ------
@@ -74,7 +104,11 @@ def read_table(path: Path, required: Sequence[str], optional: Sequence[str] = ()
                 (line, f"expected {len(columns)} fields ({','.join(columns)}), found {len(fields)}")
             )
             continue
-        rows.append(Row(line, {name: value.strip() for name, value in zip(columns, fields, strict=True)}))
+        values = {
+            name: restore(value if name in verbatim else value.strip())
+            for name, value in zip(columns, fields, strict=True)
+        }
+        rows.append(Row(line, values))
     if problems:
         raise CsvError(str(path), problems)
     return rows
@@ -94,3 +128,13 @@ def _check_header(path: Path, columns: list[str], required: Sequence[str], optio
     if problems:
         expected = ",".join([*required, *optional])
         raise CsvError(str(path), [(1, f"{'; '.join(problems)} (the header must be {expected})")])
+
+
+def write_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """CSV text with a header and ``rows``; text cells are escaped with :func:`neutralise`."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([neutralise(name) for name in columns])
+    for row in rows:
+        writer.writerow([neutralise(cell) if isinstance(cell, str) else cell for cell in row])
+    return out.getvalue()

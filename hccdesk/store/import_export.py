@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from hccdesk.errors import HccdeskError, ImportRefused, InputError, JobCancelled
 from hccdesk.imaging.scan import ScanResult, scan_paths
 from hccdesk.imaging.volume import PHASES, Volume
+from hccdesk.store.export_target import refuse_inside_project
 from hccdesk.store.fsutil import write_text_atomically
 from hccdesk.store.lesions_csv import lesions_to_csv, read_lesions
 from hccdesk.store.manifest import ImportCancelled, ManifestImportError, ManifestStudy, read_manifest
@@ -233,20 +234,30 @@ def _import_manifest_study(project: Project, entry: ManifestStudy, steps: Steps,
 
 
 def import_lesions_csv(project: Project, csv_path: str | Path) -> list[Lesion]:
-    """Add every lesion of a lesion CSV, in file order; CsvError (nothing added) when any row is bad."""
+    """Add every lesion of a lesion CSV, in file order; CsvError (nothing added) when any row is bad.
+
+    The rows are added in one :meth:`~hccdesk.store.project.Project.transaction`: one journal line and one
+    fsync for the whole file, and an interruption part-way leaves none of them.
+    """
     rows = read_lesions(Path(csv_path), project.studies, list(project.lesions))
     # Rows with their own ids go first, so a fresh id made for an id-less row never takes one of theirs.
     added: dict[int, Lesion] = {}
-    for row in sorted(rows, key=lambda r: r.lesion_id is None):
-        added[row.line] = project.add_lesion(
-            row.study_id, row.box, row.grade, row.notes, lesion_id=row.lesion_id
-        )
+    with project.transaction():
+        for row in sorted(rows, key=lambda r: r.lesion_id is None):
+            added[row.line] = project.add_lesion(
+                row.study_id, row.box, row.grade, row.notes, lesion_id=row.lesion_id
+            )
     return [added[row.line] for row in rows]
 
 
 def export_lesions_csv(project: Project, out_path: str | Path) -> Path:
-    """Write every lesion to ``out_path`` in the import format, ordered by study and lesion id."""
+    """Write every lesion to ``out_path`` in the import format, ordered by study and lesion id.
+
+    Cells that a spreadsheet would run as formulas are escaped (the import undoes it); a path inside a
+    project folder is refused (only the store writes there).
+    """
     out_path = Path(out_path)
+    refuse_inside_project(out_path)
     lesions = sorted(project.lesions.values(), key=lambda x: (x.study_id, x.id))
     try:
         write_text_atomically(out_path, lesions_to_csv(lesions))

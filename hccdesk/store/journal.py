@@ -8,6 +8,11 @@ save bumps the generation and deletes the journal.  At the next open, a journal 
 the loaded file's holds edits that no saved file has: they are offered for recovery.  A journal with an
 older generation was already saved (the app died between the rename and the delete) and is removed.  A torn
 last line (the crash hit mid-write) is ignored: its edit never completed.
+
+A *batch* line (``{"op": "batch", "edits": [...]}``) holds the edits of one
+:meth:`~hccdesk.store.project.Project.transaction`, such as a whole lesion import: one line and one fsync for
+all of them, and a crash keeps the whole batch or (torn line) none of it.  Entries are checked before any is
+replayed (:func:`journal_entry_problem`): a hand-edited or corrupted journal is refused, not half-applied.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from hccdesk.store.codec import dumps
+from hccdesk.store.codec import dumps, from_dict
 from hccdesk.store.fsutil import fsync_dir, remove_if_exists
 from hccdesk.store.records import now_iso
 
@@ -47,8 +52,39 @@ class PendingRecovery:
 
     def describe(self) -> str:
         """One line for the user: how many edits from when."""
-        n = len(self.edits)
+        n = sum(len(expand_batch(entry)) for entry in self.edits)
         return f"{n} unsaved edit(s) from a session that ended without saving (last {self.last_edit})"
+
+
+OPERATIONS = {"put": ("study", "lesion", "run", "model"), "delete": ("lesion",), "add": ("prediction",)}
+"""Journal operation -> the record kinds it applies to."""
+
+
+def expand_batch(entry: Any) -> list[Any]:
+    """The edits of one journal line: the line itself, or the edits of a batch line."""
+    if isinstance(entry, dict) and entry.get("op") == "batch" and isinstance(entry.get("edits"), list):
+        return list(entry["edits"])
+    return [entry]
+
+
+def journal_entry_problem(entry: Any) -> str | None:
+    """Why the journaled edit ``entry`` cannot be replayed as written, or None when it can."""
+    if not isinstance(entry, dict):
+        return f"a line holds {type(entry).__name__}, not an edit"
+    op, kind = entry.get("op"), entry.get("kind")
+    if not isinstance(op, str) or kind not in OPERATIONS.get(op, ()):
+        return f"unknown edit {op!r} of record kind {kind!r}"
+    try:
+        if op == "put":
+            from_dict(kind, entry["record"])
+        elif op == "delete" and not isinstance(entry["id"], str):
+            return f"a delete names {entry['id']!r}, not a record id"
+        elif op == "add":
+            for record in entry["records"]:
+                from_dict(kind, record)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        return f"a {op} of a {kind} record cannot be read ({type(error).__name__}: {error})"
+    return None
 
 
 def _journal_path(folder: Path) -> Path:
@@ -68,16 +104,17 @@ def read_pending(folder: Path, generation: int) -> PendingRecovery | None:
             entry = json.loads(raw)
         except ValueError:
             break  # a torn line: the write of that edit never completed, and nothing after it exists
-        if not isinstance(entry, dict) or not ({"op", "kind"} <= entry.keys() or "journal" in entry):
-            break
-        entries.append(entry)
-    if not entries or entries[0].get("journal") != 1 or not isinstance(entries[0].get("generation"), int):
+        if raw.strip():
+            entries.append(entry)
+    header = entries[0] if entries and isinstance(entries[0], dict) else {}
+    if header.get("journal") != 1 or not isinstance(header.get("generation"), int):
         return None
-    header, edits = entries[0], entries[1:]
+    edits = entries[1:]
     if not edits or header["generation"] < generation:
         return None
     started = str(header.get("started", ""))
-    return PendingRecovery(tuple(edits), started, str(edits[-1].get("time", started)), header["generation"])
+    last = edits[-1].get("time", started) if isinstance(edits[-1], dict) else started
+    return PendingRecovery(tuple(edits), started, str(last), header["generation"])
 
 
 class Journal:

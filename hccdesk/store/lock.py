@@ -7,6 +7,10 @@ token.  A second instance gets :class:`~hccdesk.errors.ProjectLocked` naming the
 read-only instead).  A lock whose process is gone (same host, pid not running, or running but started later
 than the lock's process) is stale: it is taken over, and the caller gets a note to show the user.  A lock
 from another host is never taken over automatically: its process cannot be checked from here.
+
+The lock file is input like any other: its fields are checked (a pid that is not a plausible process id, a
+host that is not text) and a lock that fails counts as unreadable; a lock path that is not a file (a folder,
+say) and a folder the user may not write in are refused with a message, never a traceback.
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from hccdesk.errors import ProjectLocked
+from hccdesk.errors import ProjectError, ProjectLocked
 from hccdesk.store.fsutil import fsync_dir, fsync_file, remove_if_exists
 from hccdesk.store.records import now_iso
 
 LOCK_FILE = "lock"
 UNREADABLE_GRACE_S = 10.0
 """An unreadable lock younger than this may be one being written right now, so it still counts as held."""
+MAX_PID = 2**22
+"""Linux's highest possible pid (``pid_max`` cannot exceed it); a larger one was not written by HCC Desk."""
 
 
 def _process_start(pid: int) -> int | None:
@@ -37,9 +43,9 @@ def _process_start(pid: int) -> int | None:
     """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
         return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
 
 
 def _pid_running(pid: int) -> bool:
@@ -55,6 +61,14 @@ def _pid_running(pid: int) -> bool:
     return True
 
 
+class FolderNotWritable(ProjectLocked):
+    """The project folder cannot be written (permissions, a read-only medium).
+
+    A :class:`~hccdesk.errors.ProjectLocked` because it has the same remedy: the project can still be opened
+    read-only, and the app offers exactly that.
+    """
+
+
 @dataclass(frozen=True)
 class LockInfo:
     """Who holds a project: written as JSON into the lock file."""
@@ -65,6 +79,14 @@ class LockInfo:
     time: str
     token: str
     process_start: int | None = None
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.pid, int) and not isinstance(self.pid, bool) and 0 < self.pid <= MAX_PID):
+            raise ValueError(f"pid {self.pid!r} is not a process id")
+        if not all(isinstance(v, str) for v in (self.host, self.user, self.time, self.token)):
+            raise ValueError("host, user, time and token must be text")
+        if self.process_start is not None and not isinstance(self.process_start, int):
+            raise ValueError(f"process start {self.process_start!r} is not a whole number")
 
     @classmethod
     def for_this_process(cls) -> LockInfo:
@@ -94,7 +116,7 @@ def read_lock(folder: Path) -> LockInfo | None:
     try:
         data = json.loads((folder / LOCK_FILE).read_text(encoding="utf-8"))
         return LockInfo(**data)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError):  # UnicodeDecodeError and JSON errors are ValueErrors
         return None
 
 
@@ -119,6 +141,12 @@ class ProjectLock:
         ProjectLocked
             Another running instance holds it.
         """
+        path = folder / LOCK_FILE
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise ProjectError(
+                f"{path} is not a lock file (it is a folder or a link); if no HCC Desk has {folder.name} "
+                "open, remove it and try again"
+            )
         note = None
         for _attempt in range(3):
             info = LockInfo.for_this_process()
@@ -138,7 +166,13 @@ class ProjectLock:
         """
         path = folder / LOCK_FILE
         staging = folder / f"{LOCK_FILE}.{info.pid}-{info.token}.tmp"
-        staging.write_text(json.dumps(asdict(info)), encoding="utf-8")
+        try:
+            staging.write_text(json.dumps(asdict(info)), encoding="utf-8")
+        except OSError as error:
+            raise FolderNotWritable(
+                f"cannot write in {folder} ({error.strerror or error}), so it cannot be opened for changes; "
+                "open it read-only, or fix the folder's permissions"
+            ) from error
         try:
             fsync_file(staging)
             os.link(staging, path)

@@ -13,6 +13,9 @@ Version history
     Root attributes ``format``, ``schema_version``, ``app_version``, ``generation``, ``saved``,
     ``id_counters`` (JSON); one group per record kind with ``encoding-type = "json-records"``,
     ``encoding-version = "1"`` and a ``records`` dataset of UTF-8 JSON strings, one per record.
+2
+    Root attribute ``records_sha256``: a SHA-256 over the records and id counters, verified when the file is
+    read, so a hand edit or silent corruption is detected instead of believed.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 from hccdesk.errors import ProjectError, SchemaTooNew
 
 FORMAT = "hccdesk-project"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Document = dict[str, Any]
 
@@ -34,7 +37,13 @@ class UnknownSchemaError(ProjectError):
 
 Migration = Callable[[Document], Document]
 
-MIGRATIONS: dict[int, Migration] = {}
+
+def _add_records_checksum(doc: Document) -> Document:
+    """1 -> 2: the records are unchanged; the checksum over them is written with the next save."""
+    return doc
+
+
+MIGRATIONS: dict[int, Migration] = {1: _add_records_checksum}
 """``{v: function}`` where ``function`` turns a version-``v`` document into a version-``v + 1`` one."""
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
@@ -28,7 +29,15 @@ from hccdesk.store import migrations, projectfile
 from hccdesk.store.codec import dumps, from_dict, to_dict
 from hccdesk.store.fsutil import remove_if_exists
 from hccdesk.store.images import StudyImages
-from hccdesk.store.journal import AUTOSAVE_DIR, Journal, PendingRecovery, read_pending
+from hccdesk.store.integrity import duplicate_ids, lesion_problems, record_problems, study_problems
+from hccdesk.store.journal import (
+    AUTOSAVE_DIR,
+    Journal,
+    PendingRecovery,
+    expand_batch,
+    journal_entry_problem,
+    read_pending,
+)
 from hccdesk.store.lock import ProjectLock
 from hccdesk.store.records import Box, Lesion, ModelRecord, Prediction, RunRecord, Study, now_iso
 from hccdesk.store.studies import build_study, check_id
@@ -40,6 +49,15 @@ app and an imported one are named alike; the number continues after the highest 
 LESION_FIELDS = frozenset({"box", "grade", "notes"})
 
 Observer = Callable[[str, str], None]
+
+
+class RecordsInvalid(ProjectError):
+    """A document's records cannot all be true; the message lists the first problems."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        super().__init__(f"{len(problems)} impossible record(s): {'; '.join(problems[:3])}{more}")
 
 
 class Project:
@@ -83,10 +101,31 @@ class Project:
             "run": self._runs,
             "model": self._models,
         }
-        for kind, group in projectfile.COLLECTIONS.items():
-            for record in doc["collections"].get(group, []):
-                self._put(kind, from_dict(kind, record))
+        self._batch: list[dict[str, Any]] | None = None
+        problems = self._load_records(doc["collections"])
+        if problems:
+            raise RecordsInvalid(problems)
         self._journal = None if lock is None else Journal(folder, self._generation)
+
+    def _load_records(self, collections: Mapping[str, list[Any]]) -> list[str]:
+        """Fill the tables from a document's record dicts; returns what is wrong with them (if anything)."""
+        problems = []
+        for kind, group in projectfile.COLLECTIONS.items():
+            records = collections.get(group, [])
+            if kind != "prediction":
+                dicts = [r for r in records if isinstance(r, dict)]
+                problems += [f"two {kind} records have the id {key!r}" for key in duplicate_ids(dicts)]
+            for record in records:
+                try:
+                    self._put(kind, from_dict(kind, record))
+                except (AttributeError, KeyError, TypeError, ValueError) as error:
+                    name = record.get("id", "") if isinstance(record, dict) else ""
+                    problems.append(
+                        f"a {kind} record {name!r} cannot be read ({type(error).__name__}: {error})"
+                    )
+        return problems + record_problems(
+            self._studies, self._lesions, self._runs, self._models, self._predictions
+        )
 
     # ------------------------------------------------------------------------------------------- lifecycle
     @classmethod
@@ -140,10 +179,11 @@ class Project:
             loaded = projectfile.load(folder, writable=not read_only)
             try:
                 project = cls(folder, loaded.doc, lock=lock)
-            except (KeyError, TypeError, ValueError) as error:
-                raise ProjectError(
-                    f"{loaded.path} holds a record this HCC Desk cannot read: {error!r}"
-                ) from error
+            except RecordsInvalid as error:
+                raise projectfile.RecordsAltered(
+                    f"{loaded.path} holds {error}; nothing was changed"
+                    + projectfile.backup_offer(folder, loaded.path)
+                ) from None
             project.warnings = loaded.warnings + ([note] if note else [])
             project._take_pending(read_pending(folder, project._generation), recover)
         except BaseException:
@@ -167,34 +207,49 @@ class Project:
             self.discard_recovery()
 
     def recover(self) -> None:
-        """Apply the :attr:`pending_recovery` edits (they stay journaled until the next save)."""
+        """Apply the :attr:`pending_recovery` edits (they stay journaled until the next save).
+
+        Every journaled edit is checked before any is applied; a journal holding one this HCC Desk cannot
+        read (an unknown kind, a record with missing fields) is refused whole, with the way to discard it.
+        An edit that reads but no longer fits (its study's image file is gone, its box lies outside its
+        study) is left out with a warning.
+        """
         pending = self.pending_recovery
         if pending is None or self.read_only:
             raise ProjectError("there are no unsaved edits to recover in a project opened for writing")
         assert self._journal is not None
+        edits = [edit for entry in pending.edits for edit in expand_batch(entry)]
+        unreadable = [problem for problem in map(journal_entry_problem, edits) if problem]
+        if unreadable:
+            raise ProjectError(
+                f"the autosave journal of {self.folder.name} holds {len(unreadable)} edit(s) this HCC Desk "
+                f"cannot read ({unreadable[0]}); nothing was recovered: delete the unsaved edits with "
+                f"`hccdesk project recover --discard {self.folder}`"
+            )
         self._journal.generation = max(self._generation, pending.generation)
         self.pending_recovery = None
         self.dirty = True  # before the replayed edits reach the observers, as in _commit
-        for entry in pending.edits:
-            problem = self._unrecoverable(entry)
+        for edit in edits:
+            problem = self._unrecoverable(edit)
             if problem:
                 self.warnings.append(problem)
             else:
-                self._apply(entry)
+                self._notify_all(self._apply(edit))
         self.warnings.append(f"recovered {pending.describe()}")
 
     def _unrecoverable(self, entry: dict[str, Any]) -> str | None:
-        """Why a journaled edit cannot be replayed (its study's image file is gone), or None."""
+        """Why a journaled edit cannot be replayed (its study's image file is gone, it lies), or None."""
         if entry["op"] != "put" or entry["kind"] not in ("study", "lesion"):
             return None
-        record = entry["record"]
-        study_id = record["id"] if entry["kind"] == "study" else record["study_id"]
-        if entry["kind"] == "study" and not self.images_path(study_id).exists():
-            return f"left out study {study_id} from the journal: its image file is missing; import it again"
-        if entry["kind"] == "lesion" and study_id not in self._studies:
-            return (
-                f"left out lesion {record['id']} from the journal: its study {study_id} is not in the project"
-            )
+        record = from_dict(entry["kind"], entry["record"])
+        if isinstance(record, Study):
+            problems = study_problems(record)
+            if not problems and not self.images_path(record.id).exists():
+                problems = ["its image file is missing; import it again"]
+        else:
+            problems = lesion_problems(record, self._studies)
+        if problems:
+            return f"left out {entry['kind']} {record.id} from the journal: {'; '.join(problems)}"
         return None
 
     def discard_recovery(self) -> None:
@@ -306,6 +361,45 @@ class Project:
         self._observers.append(callback)
 
     # --------------------------------------------------------------------------------------------- editing
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Make the edits inside the ``with`` block one all-or-nothing edit.
+
+        They are journaled together, as one journal line with one fsync, when the block ends: a 100 000-row
+        lesion import costs one fsync instead of 100 000, and a crash keeps the whole block or none of it
+        (a torn line is ignored at recovery).  Observers hear of the edits only then.  When the block
+        raises (a bad row, Ctrl-C, a full disk), the project returns to its state before the block: records,
+        id counters, and the image files of studies added inside it; the journal never saw those edits.
+        A transaction inside another one is part of the outer one.
+        """
+        self._check_writable()
+        if self._batch is not None:
+            yield
+            return
+        tables = {kind: dict(table) for kind, table in self._tables.items()}
+        predictions, counters = list(self._predictions), dict(self._counters)
+        self._batch = []
+        try:
+            yield
+            batch = self._batch
+            if batch:
+                self._journal_append({"op": "batch", "edits": batch})
+        except BaseException:
+            for study_id in set(self._studies) - set(tables["study"]):
+                remove_if_exists(self.images_path(study_id))
+            for kind, table in self._tables.items():
+                table.clear()
+                table.update(tables[kind])
+            self._predictions[:] = predictions
+            self._counters = counters
+            raise
+        finally:
+            self._batch = None
+        if batch:
+            self.dirty = True
+            for edit in batch:
+                self._notify_all(_changes(edit))
+
     def add_study(self, patient_id: str, study_id: str, volumes: Mapping[str, Volume]) -> Study:
         """Add an examination: phase name -> Volume; writes ``images/<study_id>.h5`` once."""
         self._check_writable()
@@ -443,37 +537,49 @@ class Project:
             raise InputError(f"lesion {fields['id']}: {error}") from None
 
     def _commit(self, entry: dict[str, Any]) -> None:
-        """Journal ``entry`` durably, mark the project dirty, then apply it and tell the observers."""
+        """Journal ``entry`` durably, mark the project dirty, then apply it and tell the observers.
+
+        Inside a :meth:`transaction` the entry is applied at once (later edits of the block see it) but
+        journaled and announced only when the block ends.
+        """
+        # Applying the JSON text (not ``entry``) gives the project its own copy of every record, so a caller
+        # that mutates its RunRecord afterwards cannot change the project behind the journal's back.
+        if self._batch is not None:
+            copy = json.loads(dumps(entry))
+            self._apply(copy)
+            self._batch.append(copy)
+            return
+        text = self._journal_append(entry)
+        # Dirty before the observers hear of the change, so a callback that shows the saved/unsaved state
+        # reads the new one.  The edit is journaled but not in project.h5 from here on, whatever happens.
+        self.dirty = True
+        self._notify_all(self._apply(json.loads(text)))
+
+    def _journal_append(self, entry: dict[str, Any]) -> str:
         assert self._journal is not None
-        # Applying the journaled text (not ``entry``) gives the project its own copy of every record, so a
-        # caller that mutates its RunRecord afterwards cannot change the project behind the journal's back.
         try:
-            text = self._journal.append(entry)
+            return self._journal.append(entry)
         except OSError as error:
             raise ProjectError(
                 f"could not record the edit in {self._journal.path}: {error}; nothing changed"
             ) from error
-        # Dirty before the observers hear of the change, so a callback that shows the saved/unsaved state
-        # reads the new one.  The edit is journaled but not in project.h5 from here on, whatever happens.
-        self.dirty = True
-        self._apply(json.loads(text))
 
-    def _apply(self, entry: dict[str, Any]) -> None:
+    def _apply(self, entry: dict[str, Any]) -> list[tuple[str, str]]:
+        """Change the tables as ``entry`` says; returns the ``(kind, record_id)`` changes to announce."""
         kind, op = entry["kind"], entry["op"]
         if op == "put":
-            record = from_dict(kind, entry["record"])
-            self._put(kind, record)
-            self._notify(kind, record.id)
+            self._put(kind, from_dict(kind, entry["record"]))
         elif op == "delete":
             self._tables[kind].pop(entry["id"], None)
-            self._notify(kind, entry["id"])
         elif op == "add":
-            predictions = [from_dict(kind, r) for r in entry["records"]]
-            self._predictions.extend(predictions)
-            for lesion_id in dict.fromkeys(p.lesion_id for p in predictions):
-                self._notify(kind, lesion_id)
+            self._predictions.extend(from_dict(kind, r) for r in entry["records"])
         else:
             raise ProjectError(f"unknown journal operation {op!r}")
+        return _changes(entry)
+
+    def _notify_all(self, changes: list[tuple[str, str]]) -> None:
+        for kind, record_id in changes:
+            self._notify(kind, record_id)
 
     def _put(self, kind: str, record: Any) -> None:
         if kind == "prediction":
@@ -484,3 +590,13 @@ class Project:
     def _notify(self, kind: str, record_id: str) -> None:
         for callback in list(self._observers):
             callback(kind, record_id)
+
+
+def _changes(entry: dict[str, Any]) -> list[tuple[str, str]]:
+    """The ``(kind, record_id)`` notifications of one journal entry (predictions: one per lesion)."""
+    kind, op = entry["kind"], entry["op"]
+    if op == "put":
+        return [(kind, entry["record"]["id"])]
+    if op == "delete":
+        return [(kind, entry["id"])]
+    return [(kind, lesion_id) for lesion_id in dict.fromkeys(r["lesion_id"] for r in entry["records"])]

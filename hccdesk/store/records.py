@@ -17,6 +17,9 @@ import numpy as np
 
 GRADES: tuple[int, ...] = (1, 2, 3, 4)
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+MAX_NOTES_CHARS = 100_000
+"""Longest lesion note: below the CSV reader's field limit (131 072), so every stored note exports and imports
+back, and far above any real note (a pasted report is a few thousand characters)."""
 
 
 def now_iso() -> str:
@@ -31,6 +34,18 @@ def grade_label(grade: int | None) -> str | None:
     if grade not in GRADES:
         raise ValueError(f"Edmondson grade must be 1-4, got {grade!r}")
     return "high" if grade >= 3 else "low"
+
+
+def check_notes(notes: str) -> None:
+    """Raise ValueError unless ``notes`` is text that a project and its CSV export can hold unchanged."""
+    if not isinstance(notes, str):
+        raise ValueError(f"notes must be text, not {type(notes).__name__}")
+    if len(notes) > MAX_NOTES_CHARS:
+        raise ValueError(f"notes of {len(notes)} characters are longer than the limit of {MAX_NOTES_CHARS}")
+    try:
+        notes.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("notes hold a character that is not valid Unicode text") from None
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,7 @@ class Lesion:
 
     def __post_init__(self) -> None:
         grade_label(self.grade)  # validates
+        check_notes(self.notes)
 
     @property
     def label(self) -> str | None:

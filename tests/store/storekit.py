@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -64,3 +65,8 @@ def kill(child: subprocess.Popen[str]) -> None:
     """SIGKILL: the process gets no chance to clean up, like a crash or a power cut of the app alone."""
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path -> content): equal snapshots mean a byte-identical folder."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

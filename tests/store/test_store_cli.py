@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from storekit import study_volumes
+from storekit import snapshot, study_volumes
 
 from hccdesk.cli import main
 from hccdesk.imaging.nifti import write_nifti
@@ -58,7 +58,7 @@ def test_create_import_lesions_and_masks(
     assert main(["export-masks", str(project), str(tmp_path / "masks")]) == 0
     assert (tmp_path / "masks" / "S1_lesions.nii.gz").exists()
     assert main(["export-masks", str(project), str(lesions)]) == 2  # a file where the folder should be
-    assert "cannot write the masks" in _error(capsys)
+    assert "is a file; choose a folder" in _error(capsys)
     capsys.readouterr()
     assert main(["project", "info", str(project), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
@@ -143,7 +143,7 @@ def test_unsaved_edits_of_a_crash_must_be_dealt_with_first(
         assert set(project.lesions) == {"unsaved", "L2"} and project.pending_recovery is None
 
 
-def test_manifest_keeps_the_studies_that_imported(
+def test_a_manifest_import_with_an_unreadable_study_imports_nothing(
     project_folder: Path, images: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     broken = images["portal"].with_name("broken.nii.gz")
@@ -153,10 +153,10 @@ def test_manifest_keeps_the_studies_that_imported(
         "patient_id,study_id,phase,path\nP2,S2,arterial,arterial.nii.gz\nP2,S2,portal,portal.nii.gz\n"
         "P3,S3,arterial,arterial.nii.gz\nP3,S3,portal,broken.nii.gz\n"
     )
+    before = snapshot(project_folder)
     assert main(["import", str(project_folder), "--manifest", str(manifest)]) == 2
-    assert "imported 1 of 2 studies" in _error(capsys)
-    with Project.open(project_folder) as project:
-        assert set(project.studies) == {"S1", "S2"} and project.pending_recovery is None
+    assert "line 4: study S3" in _error(capsys)
+    assert snapshot(project_folder) == before  # S2, which did read, was dropped with its image file
 
 
 def test_a_real_process_exits_2_without_a_traceback(tmp_path: Path) -> None:

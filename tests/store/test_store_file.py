@@ -11,7 +11,7 @@ import pytest
 from hccdesk.errors import ProjectError, SchemaTooNew
 from hccdesk.store import migrations
 from hccdesk.store.project import Project
-from hccdesk.store.projectfile import BACKUP_FILE, PROJECT_FILE, TEMP_FILE, read_document
+from hccdesk.store.projectfile import BACKUP_FILE, CHECKSUM_ATTR, PROJECT_FILE, TEMP_FILE, read_document
 from hccdesk.store.records import Box
 
 
@@ -80,23 +80,35 @@ def test_older_schema_is_migrated_forward_and_saved_as_current(
 
     def add_suffix(doc: migrations.Document) -> migrations.Document:
         for lesion in doc["collections"]["lesions"]:
-            lesion["notes"] += " (v2)"
+            lesion["notes"] += " (next)"
         return doc
 
-    # Pretend this app is one version ahead: the file on disk (version 1) needs one migration.
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(migrations, "MIGRATIONS", {1: add_suffix})
+    # Pretend this app is one version ahead: the file on disk (the current version) needs one migration.
+    current = migrations.SCHEMA_VERSION
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setattr(migrations, "MIGRATIONS", {**migrations.MIGRATIONS, current: add_suffix})
     with Project.open(project_folder) as project:
-        assert project.lesions["A"].notes == "old (v2)"
+        assert project.lesions["A"].notes == "old (next)"
         project.save()
-    assert read_document(project_folder / PROJECT_FILE)["attrs"]["schema_version"] == 2
+    assert read_document(project_folder / PROJECT_FILE)["attrs"]["schema_version"] == current + 1
     with Project.open(project_folder) as project:
-        assert project.lesions["A"].notes == "old (v2)"  # migrated once, not again
+        assert project.lesions["A"].notes == "old (next)"  # migrated once, not again
     monkeypatch.setattr(migrations, "MIGRATIONS", {})
     with h5py.File(project_folder / PROJECT_FILE, "r+") as f:
-        f.attrs["schema_version"] = 1
+        f.attrs["schema_version"] = current
     with pytest.raises(migrations.UnknownSchemaError, match="cannot migrate"):
         Project.open(project_folder)
+
+
+def test_a_schema_1_file_without_checksum_opens_and_is_saved_with_one(project_folder: Path) -> None:
+    with h5py.File(project_folder / PROJECT_FILE, "r+") as f:
+        f.attrs["schema_version"] = 1
+        del f.attrs[CHECKSUM_ATTR]
+    with Project.open(project_folder) as project:
+        assert set(project.studies) == {"S1"}
+        project.save()
+    with h5py.File(project_folder / PROJECT_FILE, "r") as f:
+        assert f.attrs["schema_version"] == migrations.SCHEMA_VERSION and CHECKSUM_ATTR in f.attrs
 
 
 def test_leftover_temp_file_is_harmless(project_folder: Path) -> None:
