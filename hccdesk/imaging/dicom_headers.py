@@ -31,6 +31,17 @@ DEFLATED = "1.2.840.10008.1.2.1.99"
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
 
+MAX_PLANE_PIXELS = 1 << 26
+"""Largest image matrix accepted (64 Mpx; a mammogram has about 20, an MR slice at most 1)."""
+
+MAX_COMPRESSION_RATIO = 1000
+"""Compressed pixel data may decode to at most this many times its size in the file (or
+:data:`SMALL_DECODE_BYTES`): a JPEG header that claims 65535 x 65535 pixels in a 2 KB file is refused before
+the decoder allocates 8 GB for it."""
+
+SMALL_DECODE_BYTES = 64 * 2**20
+"""Decoded sizes up to this are accepted whatever the ratio (blank, padding frames compress enormously)."""
+
 _PIXEL_TAGS = {(0x7FE0, 0x0010), (0x7FE0, 0x0008), (0x7FE0, 0x0009)}
 
 _NON_IMAGE_SOP_PREFIXES: dict[str, str] = {
@@ -71,7 +82,8 @@ def read_planes(path: str | Path) -> list[Plane]:
                 # the dataset is zlib-compressed, so file offsets mean nothing: read it whole (rare, small)
                 handle.seek(0)
                 dataset = pydicom.dcmread(handle, force=True)
-                pixel_header = (0, UNDEFINED_LENGTH, 0) if "PixelData" in dataset else None
+                size = os.fstat(handle.fileno()).st_size
+                pixel_header = (0, UNDEFINED_LENGTH, size) if "PixelData" in dataset else None
             else:
                 pixel_header = _pixel_element_header(handle, dataset)
         # pydicom converts values lazily, so a damaged element only fails here
@@ -146,8 +158,16 @@ def _layout(ds: Any, pixel_header: tuple[int, int, int]) -> PixelLayout:
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     if rows <= 0 or columns <= 0:
         raise NotAnImage("no image matrix (Rows/Columns missing)")
+    if rows * columns > MAX_PLANE_PIXELS:
+        raise NotAnImage(f"an image matrix of {rows} x {columns} pixels, more than any slice has")
     value_offset, length, file_size = pixel_header
     offset = None
+    decoded = rows * columns * frames * max(1, bits_allocated // 8)
+    if length == UNDEFINED_LENGTH and decoded > max(SMALL_DECODE_BYTES, MAX_COMPRESSION_RATIO * file_size):
+        raise NotAnImage(
+            f"compressed pixel data that would decode to {decoded} bytes from a {file_size}-byte file "
+            f"(more than {MAX_COMPRESSION_RATIO} times): the header does not describe this file"
+        )
     if length != UNDEFINED_LENGTH:
         needed = rows * columns * frames * bits_allocated // 8
         if value_offset + min(length, needed) > file_size or length < needed:

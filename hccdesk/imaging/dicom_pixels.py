@@ -94,8 +94,9 @@ def apply_rescale(stored: np.ndarray, slopes: Sequence[float], intercepts: Seque
             result += intercept.astype(dtype)[:, None, None]
             return result
     result = stored.astype(np.float32)
-    result *= slope.astype(np.float32)[:, None, None]
-    result += intercept.astype(np.float32)[:, None, None]
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused by the scanner's voxel check
+        result *= slope.astype(np.float32)[:, None, None]
+        result += intercept.astype(np.float32)[:, None, None]
     return result
 
 

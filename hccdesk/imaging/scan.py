@@ -107,9 +107,11 @@ def scan_paths(paths: Sequence[str | Path]) -> ScanResult:
     unreadable: list[Skipped] = []
     files = _expand(paths, unreadable)
     with warnings.catch_warnings():
-        # pydicom warns about every non-conformant value (common in real files); what matters to the user is
-        # reported as a skip, a refusal or a volume warning instead of console noise.
+        # pydicom warns about every non-conformant value (common in real files), numpy and nibabel about
+        # overflowing scale factors; what matters to the user is reported as a skip, a refusal (the voxel
+        # check sees every overflow) or a volume warning instead of console noise.
         warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
         result = _scan(files)
     result.skipped[:0] = unreadable
     return result

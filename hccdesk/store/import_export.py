@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hccdesk.errors import HccdeskError, ImportRefused, InputError, JobCancelled
+from hccdesk.imaging.messages import one_line
 from hccdesk.imaging.scan import ScanResult, scan_paths
 from hccdesk.imaging.volume import PHASES, Volume
 from hccdesk.store.export_target import refuse_inside_project
@@ -65,19 +66,21 @@ class _Scans:
                 refusal = result.rejected[0]
                 raise ImportRefused(refusal.reason, refusal.message, refusal.series_uid, refusal.paths)
             raise InputError(
-                f"{path} holds no image volume ({len(result.skipped)} file(s) that are not images)"
+                one_line(f"{path} holds no image volume ({len(result.skipped)} file(s) that are not images)")
             )
         found = ", ".join(
             f"{v.source.series_description or v.id} ({v.phase or 'phase unknown'})" for v in result.volumes
         )
         raise InputError(
-            f"{path} holds {len(result.volumes)} volumes ({found}); point the {phase} phase at one series"
+            one_line(
+                f"{path} holds {len(result.volumes)} volumes ({found}); point the {phase} phase at one series"
+            )
         )
 
 
 def _describe(volume: Volume) -> str:
     where = volume.source.paths[0] if volume.source.paths else "in memory"
-    return f"{volume.source.series_description or volume.id} ({where})"
+    return one_line(f"{volume.source.series_description or volume.id} ({where})")
 
 
 def collect_phases(
