@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hccdesk.jobs.commands",
     "hccdesk.learn.commands",
     "hccdesk.gui.commands",
+    "hccdesk.gui.review_commands",
     "hccdesk.desktop_install",
 )
 """Modules that contribute subcommands via ``register(subparsers)`` and, optionally, benchmarks via
