@@ -1,15 +1,29 @@
-"""DICOM -> Volume -> NIfTI -> Volume keeps every voxel's world position; no identity leaves DICOM."""
+"""DICOM -> Volume -> NIfTI -> Volume keeps every voxel's world position; no identity leaves DICOM, and free
+text is stored cleaned (PS3.15 Annex E, Retain/Clean Descriptors) without losing the phase it names."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
-from hccdesk.imaging.dicom_tags import TECHNICAL_TAGS
+from hccdesk.imaging.descriptors import VOCABULARY, clean_descriptor
+from hccdesk.imaging.dicom_tags import (
+    CODE_TAGS,
+    NUMBER_TAGS,
+    TECHNICAL_TAGS,
+    TEXT_TAGS,
+    TIME_TAGS,
+    UID_TAGS,
+    deidentified_tags,
+)
 from hccdesk.imaging.dicom_writer import write_series
 from hccdesk.imaging.nifti import read_nifti, write_nifti
+from hccdesk.imaging.phases import phase_from_text, phase_words
 from hccdesk.imaging.scan import scan_paths
 
 OBLIQUE = (0.609, 0.791, 0.064, -0.143, 0.188, -0.972)  # the Hitachi corpus series' orientation (rounded)
@@ -73,3 +87,55 @@ def test_no_identity_in_tags_or_reports(tmp_path: Path) -> None:
     for value in ("Bench^Synthetic", "BENCH-0001", "19700101", "20240101"):
         assert value not in report
     assert volume.source.tags["Manufacturer"] == "SIEMENS" and volume.source.tags["FlipAngle"] == 10.0
+
+
+def test_every_whitelisted_tag_has_exactly_one_kind() -> None:
+    kinds = [TEXT_TAGS, CODE_TAGS, TIME_TAGS, UID_TAGS, NUMBER_TAGS]
+    for keyword in TECHNICAL_TAGS:
+        assert sum(keyword in kind for kind in kinds) == 1, keyword
+
+
+def test_free_text_tags_are_stored_cleaned(tmp_path: Path) -> None:
+    import pydicom
+
+    _oblique_series(tmp_path)
+    for path in tmp_path.glob("*.dcm"):
+        dataset = pydicom.dcmread(path)
+        dataset.ProtocolName = "t1_vibe Quaxley^Hieronymus"
+        dataset.ContrastBolusAgent = "Primovist MRN-77Q3X9ZK"
+        dataset.ImageType = ["ORIGINAL", "PRIMARY", "M", "QUAXLEY"]
+        dataset.SeriesTime = "19230817 Quaxley"
+        dataset.save_as(path)
+    (volume,) = scan_paths([tmp_path]).volumes
+    stored = deidentified_tags(volume.source.tags)
+    assert stored["ProtocolName"] == "t1_vibe" and stored["ContrastBolusAgent"] == "Primovist"
+    assert stored["ImageType"] == ["ORIGINAL", "PRIMARY", "M", ""] and "SeriesTime" not in stored
+    assert stored["EchoTime"] == volume.source.tags["EchoTime"]
+    assert "Quaxley" not in json.dumps(stored) and "77Q3X9ZK" not in json.dumps(stored)
+
+
+NAMES = st.text(alphabet=st.characters(categories=["L"]), min_size=2, max_size=12).filter(
+    lambda word: word.lower() not in VOCABULARY
+)
+NUMBERS = st.integers(1000, 10**12).map(str)
+
+
+@given(
+    phase_words=st.lists(st.sampled_from(sorted(phase_words())), min_size=0, max_size=3),
+    identity=st.lists(st.one_of(NAMES, NUMBERS), min_size=1, max_size=4),
+    separators=st.lists(st.sampled_from([" ", "_", "^", "-", ".", "/", ", "]), min_size=8, max_size=8),
+)
+def test_cleaning_removes_names_and_numbers_but_keeps_the_phase(
+    phase_words: list[str], identity: list[str], separators: list[str]
+) -> None:
+    words = [*phase_words, *identity]
+    words = [words[i] for i in np.random.default_rng(len(identity)).permutation(len(words))]
+    text = "".join(f"{separator}{word}" for separator, word in zip(separators, words, strict=False))
+    cleaned = clean_descriptor(text)
+    for secret in identity:
+        assert secret.lower() not in _words(cleaned), (text, cleaned)
+    assert phase_from_text(cleaned) == phase_from_text(" ".join(phase_words))
+
+
+def _words(text: str) -> set[str]:
+    return {word.lower() for word in re.split(r"[^A-Za-z0-9]+", text) if word}
