@@ -1,4 +1,5 @@
-"""The lesion inspector: id, box in voxels and mm, grade, notes, per-phase thumbnails, latest prediction.
+"""The lesion inspector: id, box in voxels and mm, grade, notes, per-phase thumbnails, latest prediction, the
+live grade of the box being edited and the heat map's colour bar.
 
 Grade and notes edits go through the document's undo stack; notes are committed after a short pause in typing
 (and merged per lesion), so Ctrl+Z undoes a sentence, not a keystroke.
@@ -12,6 +13,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from hccdesk.gui.document import ProjectDocument
+from hccdesk.gui.heat_overlay import ColourBar
 from hccdesk.gui.study_volumes import StudyVolumes
 from hccdesk.gui.window_level import Levels
 from hccdesk.store.records import ROMAN, Lesion
@@ -38,6 +40,13 @@ def thumbnail(volume: np.ndarray, lesion: Lesion, levels: Levels, margin: int = 
     height, width = scaled.shape
     image = QtGui.QImage(scaled.data, width, height, width, QtGui.QImage.Format.Format_Grayscale8)
     return image.copy()
+
+
+def steady(label: QtWidgets.QLabel) -> None:
+    """Let ``label`` wrap instead of widening the dock: a long id or prediction must not push the phase grid
+    sideways when a box is selected."""
+    label.setWordWrap(True)
+    label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
 
 
 class Inspector(QtWidgets.QWidget):
@@ -69,9 +78,25 @@ class Inspector(QtWidgets.QWidget):
         self.notes_edit = QtWidgets.QPlainTextEdit()
         self.notes_edit.setPlaceholderText("Notes (pathology, remarks)")
         self.notes_edit.setMaximumHeight(90)
-        self.thumbs = QtWidgets.QHBoxLayout()
+        thumbs_box = QtWidgets.QWidget()
+        thumbs_box.setFixedHeight(THUMB_PIXELS + 24)  # the same height with or without thumbnails
+        thumbs_box.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.thumbs = QtWidgets.QHBoxLayout(thumbs_box)
+        self.thumbs.setContentsMargins(0, 0, 0, 0)
         self.prediction_label = QtWidgets.QLabel("-")
-        self.prediction_label.setWordWrap(True)
+        self.live_label = QtWidgets.QLabel("")
+        self.live_label.setObjectName("liveGrade")
+        self.colour_bar = ColourBar()
+        for label in (
+            self.id_label,
+            self.study_label,
+            self.voxels_label,
+            self.mm_label,
+            self.label_label,
+            self.prediction_label,
+            self.live_label,
+        ):
+            steady(label)
         form.addRow("Lesion", self.id_label)
         form.addRow("Study", self.study_label)
         form.addRow("Box (voxels)", self.voxels_label)
@@ -79,8 +104,10 @@ class Inspector(QtWidgets.QWidget):
         form.addRow("Edmondson grade", self.grade_combo)
         form.addRow("Label", self.label_label)
         form.addRow("Notes", self.notes_edit)
-        form.addRow("Phases", self.thumbs)
+        form.addRow("Phases", thumbs_box)
         form.addRow("Prediction", self.prediction_label)
+        form.addRow("Live", self.live_label)
+        form.addRow("Heat map", self.colour_bar)
         self._notes_timer = QtCore.QTimer(self, singleShot=True, interval=NOTES_COMMIT_MS)
         self._notes_timer.timeout.connect(self.commit_notes)
         self.grade_combo.activated.connect(self._grade_chosen)
@@ -143,6 +170,10 @@ class Inspector(QtWidgets.QWidget):
             f"spread ±{prediction.spread:.2f} over {prediction.n_members} model(s); {prediction.model_id}"
         )
         self._set_thumbnails(lesion)
+
+    def show_live(self, text: str) -> None:
+        """The live grade of the selected box ("" clears it); never stored by itself."""
+        self.live_label.setText(text)
 
     def commit_notes(self) -> None:
         self._notes_timer.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui
 
+from hccdesk.evaluation.review_order import uncertainty_key
 from hccdesk.gui.document import ProjectDocument
 from hccdesk.store.records import ROMAN, Lesion, Prediction
 
@@ -26,13 +27,15 @@ def probability_colour(p_high: float) -> QtGui.QColor:
 
 
 class LesionTableModel(QtCore.QAbstractTableModel):
-    """Rows: lesions ordered by study then id; :meth:`lesion_id` maps a row back to its lesion."""
+    """Rows: lesions ordered by study then id, or by a column (:meth:`sort`); :meth:`lesion_id` maps a row
+    back to its lesion."""
 
     def __init__(self, document: ProjectDocument, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self._document = document
         self._rows: list[Lesion] = []
         self._predictions: dict[str, Prediction] = {}
+        self._sort_column, self._descending = "", False
         document.lesions_changed.connect(self.refresh)
         document.records_changed.connect(self.refresh)
         self.refresh()
@@ -40,9 +43,31 @@ class LesionTableModel(QtCore.QAbstractTableModel):
     def refresh(self) -> None:
         self.beginResetModel()
         lesions = self._document.project.lesions.values()
-        self._rows = sorted(lesions, key=lambda lesion: (lesion.study_id, lesion.id))
         self._predictions = self._document.latest_predictions()
+        self._rows = sorted(lesions, key=self._sort_key)
+        if self._descending:
+            self._rows.reverse()
         self.endResetModel()
+
+    def sort(self, column: int, order: QtCore.Qt.SortOrder = QtCore.Qt.SortOrder.AscendingOrder) -> None:
+        """Order the rows by ``column``; "Spread" orders by how unsure the model is (see
+        :func:`hccdesk.evaluation.review_order.uncertainty_key`: ascending = most uncertain first)."""
+        self._sort_column = COLUMNS[column] if 0 <= column < len(COLUMNS) else ""
+        self._descending = order == QtCore.Qt.SortOrder.DescendingOrder
+        self.layoutAboutToBeChanged.emit()
+        self.refresh()
+        self.layoutChanged.emit()
+
+    def _sort_key(self, lesion: Lesion) -> tuple:
+        prediction = self._predictions.get(lesion.id)
+        column = self._sort_column
+        if column == "Spread":
+            return (*uncertainty_key(prediction), lesion.id)
+        if column == "P(high)":
+            return (prediction is None, prediction.p_high if prediction else 0.0, lesion.id)
+        if column in ("Lesion", "Study", "Grade", "Label", "Predicted"):
+            return (self._text(lesion, prediction, column), lesion.study_id, lesion.id)
+        return (lesion.study_id, lesion.id)
 
     def lesion_id(self, row: int) -> str:
         return self._rows[row].id

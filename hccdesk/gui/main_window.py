@@ -22,6 +22,7 @@ from hccdesk.gui.inspector import Inspector
 from hccdesk.gui.job_panel import JobPanel
 from hccdesk.gui.phase_grid import PhaseGrid
 from hccdesk.gui.resources import app_icon, window_level_presets
+from hccdesk.gui.review import ReviewController
 from hccdesk.gui.study_volumes import StudyVolumes
 from hccdesk.gui.welcome import WelcomePage
 from hccdesk.store.records import Box
@@ -58,6 +59,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.browser: Browser | None = None
         self.inspector: Inspector | None = None
+        self.review: ReviewController | None = None
         self.files = FileActions(self)
         self.jobs: JobPanel | None = None
         self._build_status_bar(device)
@@ -119,6 +121,7 @@ class MainWindow(QtWidgets.QMainWindow):
             file_menu, "&Export lesions CSV…", self.files.export_lesions_csv
         )
         self.export_masks_action = self._action(file_menu, "Export lesion &masks…", self.files.export_masks)
+        self.export_report_action = self._action(file_menu, "Export &report…", self.export_report)
         file_menu.addSeparator()
         self.close_project_action = self._action(file_menu, "&Close project", self.close_project, keys.Close)
         self._action(file_menu, "&Quit", self.close, keys.Quit)
@@ -160,11 +163,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(view_menu, "&Auto window/level", lambda: self.grid.apply_preset(self.auto_preset), "A")
         self._action(view_menu, "&Reset zoom", self.reset_zoom, "R")
         view_menu.addSeparator()
+        self.heat_action = self._action(view_menu, "&Heat map of the selected lesion", self._show_heat, "H")
+        self.heat_action.setCheckable(True)
+        self.attention_action = self._action(
+            view_menu, "Attention of the patch under the &cursor", self._show_attention, "Shift+H"
+        )
+        self.attention_action.setCheckable(True)
+        view_menu.addSeparator()
         for dock in (self.left_dock, self.right_dock, self.bottom_dock):
             view_menu.addAction(dock.toggleViewAction())
 
         model_menu = bar.addMenu("&Model")
         self.grade_action = self._action(model_menu, "&Grade lesions", self.grade, "Ctrl+G")
+        self.next_uncertain_action = self._action(
+            model_menu, "&Next uncertain lesion", self.next_uncertain, "N"
+        )
         self.cv_action = self._action(
             model_menu, "&Cross-validate…", self.show_cross_validation, "Ctrl+Shift+V"
         )
@@ -206,12 +219,16 @@ class MainWindow(QtWidgets.QMainWindow):
             self.import_csv_action,
             self.export_csv_action,
             self.export_masks_action,
+            self.export_report_action,
             self.close_project_action,
             self.box_tool_action,
             self.delete_action,
             self.first_slice_action,
             self.last_slice_action,
             self.grade_action,
+            self.next_uncertain_action,
+            self.heat_action,
+            self.attention_action,
             self.cv_action,
         ]
         self.refresh_recent_menu()
@@ -233,6 +250,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.inspector = Inspector(document, lambda: self.volumes, lambda: self.grid.levels)
         self.right_dock.setWidget(self.inspector)
         self._build_job_panel(document)
+        self.review = ReviewController(
+            document, self.grid, self.inspector, lambda text: self.statusBar().showMessage(text, 8000), self
+        )
         document.study_changed.connect(self._show_study)
         document.lesions_changed.connect(self._show_lesions)
         document.selection_changed.connect(self._selection_changed)
@@ -270,6 +290,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 return False
         if self.jobs is not None:
             self.jobs.shutdown()  # first, so a cancelled run's finished folds are in the project to save
+        if self.review is not None:
+            self.review.close()
         if document.dirty:
             answer = ask_unsaved(self, "closing it")
             if answer == QtWidgets.QMessageBox.StandardButton.Cancel:
@@ -289,7 +311,11 @@ class MainWindow(QtWidgets.QMainWindow):
             dock.setWidget(None)
             if widget is not None:
                 widget.deleteLater()
-        self.browser, self.inspector, self.jobs = None, None, None
+        if self.review is not None:
+            self.review.deleteLater()
+        self.browser, self.inspector, self.jobs, self.review = None, None, None, None
+        for action in (self.heat_action, self.attention_action):
+            action.setChecked(False)
         document.deleteLater()
         self._show_welcome()
         return True
@@ -450,9 +476,58 @@ class MainWindow(QtWidgets.QMainWindow):
     # --- jobs --------------------------------------------------------------------------------------------
     @guarded("Cannot grade")
     def grade(self) -> None:
-        if self.document is None or self.jobs is None or self.browser is None:
+        """Grade the lesions selected in the table (all when none) and store the predictions: through the
+        warm worker when a run or model exists, else through the job panel (which offers to train one)."""
+        if self.document is None or self.jobs is None or self.browser is None or self.review is None:
             return
-        self.jobs.grade(self.browser.selected_lesion_ids())
+        if self.review.bridge.has_source:
+            self.review.grade(self.browser.selected_lesion_ids())
+        else:
+            self.jobs.grade(self.browser.selected_lesion_ids())
+
+    def next_uncertain(self) -> None:
+        """Select the next lesion in review order (largest ensemble spread, then P(high) nearest 0.5)."""
+        if self.review is not None and not self.review.next_uncertain():
+            self.statusBar().showMessage("No lesions to review", 4000)
+
+    def _show_heat(self, on: bool) -> None:
+        if self.review is not None:
+            self.review.set_heat_visible(on)
+        if not on:
+            self.attention_action.setChecked(False)
+            if self.review is not None:
+                self.review.attention_mode = False
+
+    def _show_attention(self, on: bool) -> None:
+        if self.review is not None:
+            self.review.set_attention_mode(on)
+        self.heat_action.setChecked(self.heat_action.isChecked() or on)
+
+    def export_report(self) -> None:
+        """File > Export report: one self-contained HTML file (the twin of ``hccdesk report``)."""
+        if self.document is None:
+            return
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export report", str(self.document.folder.with_suffix(".report.html")), "HTML (*.html)"
+        )
+        if path:
+            self.write_report(Path(path))
+
+    def write_report(self, path: Path) -> None:
+        """Build the report in the background (its own worker loads the model) behind a progress dialog."""
+        from hccdesk.gui.background_task import run_with_progress
+        from hccdesk.jobs.report import build_report
+
+        project = self.document.project if self.document is not None else None
+        if project is None:
+            return
+        run_with_progress(
+            self,
+            "Exporting the report",
+            lambda _task: build_report(project, path),
+            lambda written: self.statusBar().showMessage(f"Report written to {written}", 8000),
+            lambda error: show_error(self, "Cannot export the report", error),
+        )
 
     def show_cross_validation(self) -> None:
         if self.jobs is not None:

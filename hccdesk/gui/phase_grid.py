@@ -29,6 +29,7 @@ class PhaseGrid(QtWidgets.QWidget):
     box_drawn = QtCore.Signal(object)  # Box
     box_edited = QtCore.Signal(str, object)  # lesion id, Box
     lesion_clicked = QtCore.Signal(str)
+    rendered = QtCore.Signal()  # a new slice, axis or study is on screen (overlays follow it)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -129,6 +130,7 @@ class PhaseGrid(QtWidgets.QWidget):
             view.set_crosshair(col, row)
             view.overlay.show_slice(index)
             view.set_caption(f"{caption}   W {level.width:.0f} L {level.level:.0f}")
+        self.rendered.emit()
 
     def _orient(self) -> None:
         volumes = self.volumes

@@ -1,0 +1,221 @@
+"""Instant, explainable grading in the window: live P(high) of the box being edited, Grade through the warm
+worker, the heat map over the phases, "next uncertain lesion" and File > Export report.
+
+One :class:`ReviewController` per open project.  It owns the project's
+:class:`~hccdesk.gui.inference_bridge.InferenceBridge` (started in the background when the project has a
+finished run or model, reloaded when a newer one becomes the default, closed with the project) and routes
+each reply by the request it answers:
+
+* live requests (debounced after a box is drawn, moved or selected) show P(high) and spread in the inspector
+  marked "live, not stored"; a reply for a box that has changed since is dropped;
+* Grade requests store their predictions (the same reduction as ``hccdesk grade``) and say so;
+* explain requests feed the overlay: the lesion's patch P(high), or the non-local attention of the patch
+  position under the cursor.
+
+A failed reply (a dead worker included) is reported in the status bar and the inspector, and for Grade in a
+dialog; the next request starts a fresh worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6 import QtCore, QtWidgets
+
+from hccdesk.errors import JobError
+from hccdesk.evaluation.review_order import uncertain_first
+from hccdesk.gui.dialogs import show_error
+from hccdesk.gui.document import ProjectDocument
+from hccdesk.gui.heat_overlay import HeatOverlay
+from hccdesk.gui.inference_bridge import InferenceBridge
+from hccdesk.gui.inspector import Inspector
+from hccdesk.gui.phase_grid import PhaseGrid
+from hccdesk.jobs import grading
+from hccdesk.learn.heat_map import HeatMap
+from hccdesk.store.records import Box, now_iso
+
+LIVE_DEBOUNCE_MS = 150
+"""Quiet time after an edit before the live grade is asked for: one request per gesture, not per event."""
+CURSOR_DEBOUNCE_MS = 120
+
+
+@dataclass(frozen=True)
+class _Pending:
+    purpose: str  # "live", "store", "heat" or "attention"
+    lesion_id: str
+    box: Box | None = None
+
+
+class ReviewController(QtCore.QObject):
+    """Wires the warm worker to the document, the inspector, the grid overlay and the status bar."""
+
+    graded = QtCore.Signal(list)  # lesion ids whose predictions were stored
+
+    def __init__(
+        self,
+        document: ProjectDocument,
+        grid: PhaseGrid,
+        inspector: Inspector,
+        status: Callable[[str], None],
+        parent: QtWidgets.QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._document, self._grid, self._inspector, self._status = document, grid, inspector, status
+        self._window = parent
+        self.bridge = InferenceBridge(document.project, self)
+        self.overlay = HeatOverlay(grid, self)
+        self.attention_mode = False
+        self._pending: dict[int, _Pending] = {}
+        self._live_timer = QtCore.QTimer(self, singleShot=True, interval=LIVE_DEBOUNCE_MS)
+        self._live_timer.timeout.connect(self._ask_live)
+        self._cursor_timer = QtCore.QTimer(self, singleShot=True, interval=CURSOR_DEBOUNCE_MS)
+        self._cursor_timer.timeout.connect(self._ask_attention)
+        self.bridge.replied.connect(self._reply)
+        document.lesions_changed.connect(self._lesion_edited)
+        document.selection_changed.connect(lambda _id: self._lesion_edited())
+        document.records_changed.connect(self._records_changed)
+        document.study_changed.connect(lambda _id: self.overlay.set_map(None))
+        grid.cursor_moved.connect(lambda _voxel: self._cursor_timer.start() if self.attention_mode else None)
+        inspector.colour_bar.opacity_changed.connect(self.overlay.set_opacity)
+        self.bridge.warm_up()
+
+    def close(self) -> None:
+        self._live_timer.stop()
+        self._cursor_timer.stop()
+        self.bridge.close()
+
+    # --- requests ----------------------------------------------------------------------------------------
+    def _selected(self) -> Any:
+        selected = self._document.selected
+        return self._document.project.lesions.get(selected) if selected else None
+
+    def _lesion_edited(self) -> None:
+        self._inspector.show_live("")
+        if self._selected() is not None and self.bridge.has_source:
+            self._live_timer.start()
+        elif self._selected() is None:
+            self.overlay.set_map(None)
+
+    def _records_changed(self, kind: str) -> None:
+        if kind in ("run", "model"):
+            self.bridge.warm_up()
+
+    def _ask_live(self) -> None:
+        lesion = self._selected()
+        if lesion is None:
+            return
+        self._inspector.show_live("grading…")
+        request = self.bridge.grade({lesion.id: (lesion.study_id, lesion.box)})
+        self._pending[request] = _Pending("live", lesion.id, lesion.box)
+        if self.overlay.visible:
+            self._ask_heat(lesion)
+
+    def _ask_heat(self, lesion: Any) -> None:
+        voxel = self._grid.cursor if self.attention_mode else None
+        purpose = "attention" if self.attention_mode else "heat"
+        request = self.bridge.explain(lesion.study_id, lesion.box, voxel)
+        self._pending[request] = _Pending(purpose, lesion.id, lesion.box)
+
+    def _ask_attention(self) -> None:
+        lesion = self._selected()
+        if lesion is not None and self.overlay.visible:
+            self._ask_heat(lesion)
+
+    def grade(self, lesion_ids: list[str]) -> None:
+        """Grade and store ``lesion_ids`` (all when empty) with the warm worker."""
+        project = self._document.project
+        ids = lesion_ids or sorted(project.lesions)
+        request = self.bridge.grade({i: (project.lesions[i].study_id, project.lesions[i].box) for i in ids})
+        self._pending[request] = _Pending("store", ",".join(ids))
+        self._status(f"Grading {len(ids)} lesion(s) with the warm worker…")
+
+    def set_heat_visible(self, visible: bool) -> None:
+        self.overlay.set_visible(visible)
+        lesion = self._selected()
+        if visible and lesion is not None and self.bridge.has_source:
+            self._ask_heat(lesion)
+        elif visible and lesion is None:
+            self._status("Select a lesion to see its heat map")
+
+    def set_attention_mode(self, on: bool) -> None:
+        self.attention_mode = on
+        self.set_heat_visible(self.overlay.visible or on)
+
+    def next_uncertain(self) -> str:
+        """Select the lesion after the current one in review order (most uncertain first); returns its id."""
+        order = uncertain_first(self._document.project.lesions, self._document.latest_predictions())
+        if not order:
+            return ""
+        current = self._document.selected
+        following = order[(order.index(current) + 1) % len(order)] if current in order else order[0]
+        self._document.select(following)
+        return following
+
+    # --- replies -----------------------------------------------------------------------------------------
+    def _reply(self, reply: dict[str, Any]) -> None:
+        pending = self._pending.pop(reply["id"], None)
+        if pending is None:
+            return  # a load, or a request of a closed view
+        if reply["type"] == "failed":
+            self._failed(pending, reply["reason"])
+        elif reply["type"] == "cancelled":
+            self._status("Grading cancelled")
+        elif pending.purpose == "live":
+            self._show_live(pending, reply)
+        elif pending.purpose == "store":
+            self._store(reply)
+        else:
+            self._show_map(pending, reply)
+
+    def _current(self, pending: _Pending) -> bool:
+        """True when the reply is still about the selected lesion's box as it is now."""
+        lesion = self._selected()
+        return lesion is not None and lesion.id == pending.lesion_id and lesion.box == pending.box
+
+    def _show_live(self, pending: _Pending, reply: dict[str, Any]) -> None:
+        if not self._current(pending):
+            return
+        (prediction,) = grading.ensemble_predictions(reply, now_iso())
+        self._inspector.show_live(
+            f"P(high) {prediction.p_high:.2f} → {prediction.label} grade, spread ±{prediction.spread:.2f} "
+            f"over {prediction.n_members} model(s); {prediction.model_id} — live, not stored (press Grade "
+            f"to store)"
+        )
+
+    def _store(self, reply: dict[str, Any]) -> None:
+        project = self._document.project
+        predictions = [
+            p for p in grading.ensemble_predictions(reply, now_iso()) if p.lesion_id in project.lesions
+        ]
+        project.add_predictions(predictions)
+        self._inspector.show_live("")
+        self._status(
+            f"Graded {len(predictions)} lesion(s) with {reply['source_id']} in {reply['seconds']:.2f} s"
+        )
+        self.graded.emit([p.lesion_id for p in predictions])
+
+    def _show_map(self, pending: _Pending, reply: dict[str, Any]) -> None:
+        if not self._current(pending):
+            return
+        if pending.purpose == "attention":
+            if "attention" not in reply:
+                why = "no non-local branch" if not reply["has_attention"] else "the cursor is in no patch"
+                self._status(f"No attention map: {why}")
+                return
+            heat = HeatMap(tuple(reply["attention_origin"]), reply["attention"])
+            self.overlay.set_map(heat, (0.0, float(reply["attention"].max()) or 1.0))
+            self._inspector.colour_bar.set_scale(
+                "attention of the patch under the cursor", 0.0, float(reply["attention"].max())
+            )
+        else:
+            self.overlay.set_map(HeatMap(tuple(reply["origin"]), reply["values"]))
+            self._inspector.colour_bar.set_scale("P(high) per patch", 0.0, 1.0)
+
+    def _failed(self, pending: _Pending, reason: str) -> None:
+        self._status(f"Inference failed: {reason}")
+        if pending.purpose == "live":
+            self._inspector.show_live(f"live grade failed: {reason}")
+        elif pending.purpose == "store":
+            show_error(self._window, "Grading failed", JobError(reason))
