@@ -90,7 +90,7 @@ def apply_rescale(stored: np.ndarray, slopes: Sequence[float], intercepts: Seque
         high = float(stored.max()) + float(intercept.max())
         dtype = np.int16 if low >= -(2**15) and high < 2**15 else np.int32
         if low >= -(2**31) and high < 2**31:
-            result = stored.astype(dtype)
+            result: np.ndarray = stored.astype(dtype)
             result += intercept.astype(dtype)[:, None, None]
             return result
     result = stored.astype(np.float32)
@@ -160,9 +160,9 @@ def _decode_into(stored: np.ndarray, path: str, items: list[tuple[int, Plane]]) 
         if _stored_dtype(layout) == stored.dtype:
             _read_raw(stored[index], path, layout)
         else:  # a slice stored with another pixel type than the rest of the series
-            plane = np.empty(stored.shape[1:], dtype=_stored_dtype(layout))
-            _read_raw(plane, path, layout)
-            stored[index] = plane
+            pixels = np.empty(stored.shape[1:], dtype=_stored_dtype(layout))
+            _read_raw(pixels, path, layout)
+            stored[index] = pixels
         return
     frames = decode_file(path)
     limits = np.iinfo(stored.dtype)
@@ -181,7 +181,7 @@ def _read_raw(target: np.ndarray, path: str, layout: PixelLayout) -> None:
     """Read native little-endian pixels at the header pass's offset; mask or sign-extend like pydicom."""
     with open_regular(path) as handle:
         handle.seek(layout.offset)  # type: ignore[arg-type]
-        count = handle.readinto(memoryview(target).cast("B"))
+        count = handle.readinto(target.data.cast("B"))
     if count != target.nbytes:
         raise ValueError(f"pixel data end after {count} of {target.nbytes} bytes")
     unused = layout.bits_allocated - layout.bits_stored

@@ -20,7 +20,7 @@ AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 def write_series(
     folder: str | Path,
     slices: np.ndarray,
-    positions: Sequence[Sequence[float]],
+    positions: Sequence[Sequence[float]] | np.ndarray,
     *,
     orientation: Sequence[float] | Sequence[Sequence[float]] = AXIAL,
     pixel_spacing: tuple[float, float] = (1.0, 1.0),
@@ -41,7 +41,7 @@ def write_series(
     ``slopes``, ``intercepts`` and ``instance_numbers`` are per slice when given.
     """
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import MRImageStorage, generate_uid
+    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -56,7 +56,7 @@ def write_series(
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = MRImageStorage
         meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
         ds = Dataset()
         ds.file_meta = meta
         ds.SOPClassUID = MRImageStorage

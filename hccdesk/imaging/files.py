@@ -9,9 +9,9 @@ actually opened, so a file swapped for a pipe between the scan and the read is r
 
 from __future__ import annotations
 
+import io
 import os
 import stat
-from typing import BinaryIO
 
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
@@ -43,7 +43,7 @@ def not_regular_reason(path: str) -> str | None:
     return kind_reason(mode)
 
 
-def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+def open_regular(path: str | os.PathLike[str]) -> io.BufferedReader:
     """Open ``path`` for binary reading if it is a regular file, without ever blocking on a pipe or device.
 
     ``O_NONBLOCK`` makes opening a FIFO return at once (it has no effect on regular files); the type is then

@@ -132,7 +132,7 @@ def _load(path: Path) -> Any:
         return image_class.from_bytes(bytes(content))
 
 
-def _parse_header(head: bytes, nib: Any) -> tuple[Any, Any]:
+def _parse_header(head: bytes | bytearray, nib: Any) -> tuple[Any, Any]:
     """(image class, unchecked header) for NIfTI-1 (348-byte header) or NIfTI-2 (540), either byte order."""
     if len(head) >= 4:
         for order in ("little", "big"):

@@ -108,7 +108,7 @@ def identify_phases(volumes: Sequence[Volume]) -> list[str | None]:
     if len(timed) > 1 and len(timed) == phases.count(None):
         _assign_in_order(
             phases, sorted(timed, key=lambda i: (_acquired(volumes[i]), _temporal_position(volumes[i]) or 0))
-        )  # type: ignore[arg-type, return-value]
+        )
     return phases
 
 

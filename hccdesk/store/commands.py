@@ -413,7 +413,7 @@ def _run_bench_crash(args: argparse.Namespace) -> int:
         trials = crash_trials(Path(work) / "crash.hccdesk", args.tries, args.seed)
         elapsed = time.perf_counter() - start
     damaged = [t for t in trials if t.problems]
-    result = {
+    result: dict[str, Any] = {
         "tries": len(trials),
         "damaged_or_lost": len(damaged),
         "kills_inside_a_save": sum(t.killed_in_save for t in trials),

@@ -99,7 +99,8 @@ class StudyImages:
         self.affine: np.ndarray = self._file["affine"][()]
         stored = set(self._file["phases"].keys())
         self.phases: tuple[str, ...] = tuple(p for p in PHASES if p in stored)
-        self.shape: tuple[int, int, int] = tuple(int(n) for n in self._file["phases"][self.phases[0]].shape)
+        depth, rows, columns = self._file["phases"][self.phases[0]].shape
+        self.shape: tuple[int, int, int] = (int(depth), int(rows), int(columns))
 
     @classmethod
     def open(cls, path: str | Path) -> StudyImages:

@@ -164,7 +164,7 @@ def _check_phases(study_id: str, volumes: Mapping[str, Volume], reference: Volum
 def _identities(volume: Volume) -> list[tuple[Any, ...]]:
     """Keys under which two phases are the same image: their files and time point, and their voxels."""
     array = np.ascontiguousarray(volume.array)
-    digest = hashlib.sha256(memoryview(array).cast("B")).hexdigest()
+    digest = hashlib.sha256(array.data.cast("B")).hexdigest()
     keys: list[tuple[Any, ...]] = [("voxels", array.shape, str(array.dtype), digest)]
     if volume.source.paths:
         tags = volume.source.tags
