@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HCC Desk bootstrap: `./hccdesk.sh run [ARGS]` starts the app on its demo project,
-# `./hccdesk.sh test [PYTEST ARGS]` runs the whole test suite headless.
+# `./hccdesk.sh test [PYTEST ARGS]` runs the whole test suite headless, `./hccdesk.sh lint` the static checks
+# (ruff, import contracts, mypy; docs/developer/rules.md).
 # Each call creates .venv (Python >= 3.11) and installs the project into it when missing or stale.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -64,8 +65,18 @@ case "$cmd" in
     export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
     exec "$venv/bin/python" -m pytest "$@"
     ;;
+  lint)
+    ensure_venv
+    status=0
+    for check in "ruff check ." "ruff format --check ." "lint-imports" "mypy"; do
+      echo "hccdesk lint: $check" >&2
+      # shellcheck disable=SC2086  # each check is a command line to split into words
+      "$venv/bin/"$check || status=1
+    done
+    exit "$status"
+    ;;
   *)
-    echo "usage: ./hccdesk.sh run [ARGS] | test [PYTEST ARGS]" >&2
+    echo "usage: ./hccdesk.sh run [ARGS] | test [PYTEST ARGS] | lint" >&2
     exit 2
     ;;
 esac
