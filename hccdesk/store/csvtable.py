@@ -131,9 +131,13 @@ def _check_header(path: Path, columns: list[str], required: Sequence[str], optio
 
 
 def write_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """CSV text with a header and ``rows``; text cells are escaped with :func:`neutralise`."""
+    """CSV text with a header and ``rows``; text cells are escaped with :func:`neutralise`.
+
+    Lines end in CR LF (RFC 4180): the writer quotes a cell only when it holds a character of the line
+    terminator, so with a bare LF a note holding a lone CR would be written unquoted and split its row.
+    """
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralise(name) for name in columns])
     for row in rows:
         writer.writerow([neutralise(cell) if isinstance(cell, str) else cell for cell in row])

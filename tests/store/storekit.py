@@ -68,5 +68,5 @@ def kill(child: subprocess.Popen[str]) -> None:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (relative path -> content): equal snapshots mean a byte-identical folder."""
+    """Every file under ``folder`` (relative path -> bytes): equal snapshots mean byte-identical folders."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
