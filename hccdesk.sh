@@ -29,6 +29,16 @@ ensure_system_packages() {
   fi
 }
 
+ensure_test_browser() {
+  # The report test renders HTML in headless Chromium; install it when we are root, else that test skips.
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "hccdesk: installing chromium for the report test" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+      || echo "hccdesk: could not install chromium; the report rendering test will be skipped" >&2
+  fi
+}
+
 tf_extra() {
   # The GPU build of TensorFlow when an NVIDIA driver is present, the CPU build otherwise.
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then echo gpu; else echo cpu; fi
@@ -61,6 +71,7 @@ case "$cmd" in
     ;;
   test)
     ensure_system_packages
+    ensure_test_browser
     ensure_venv
     export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
     exec "$venv/bin/python" -m pytest "$@"

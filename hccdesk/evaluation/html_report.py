@@ -23,6 +23,7 @@ figure { margin: 0; text-align: center; font-size: .85em; }
 figure img { image-rendering: pixelated; width: 160px; height: auto; border: 1px solid #999; }
 table { border-collapse: collapse; margin: .5em 0; } td, th { border: 1px solid #ccc; padding: .2em .6em; }
 th { background: #f3f3f3; text-align: left; } .muted { color: #666; font-size: .9em; }
+img.legend { width: 200px; height: 12px; vertical-align: middle; border: 1px solid #999; }
 .tag { background: #e0b100; color: #000; border-radius: 3px; padding: 0 .4em; font-size: .8em; }
 """
 
@@ -55,6 +56,8 @@ class ReportContent:
     metrics_title: str
     metrics_header: Sequence[str]
     metrics_rows: Sequence[Sequence[str]]
+    legend: bytes = b""
+    """PNG of the heat maps' colour ramp, 0 (left) to 1 (right)."""
     notes: Sequence[str] = field(default_factory=tuple)
 
     @property
@@ -112,6 +115,12 @@ def render(content: ReportContent) -> str:
     )
     notes = "".join(f"<li>{_e(n)}</li>" for n in content.notes)
     lesions = "".join(_lesion(section) for section in content.lesions) or "<p>No lesions.</p>"
+    legend = (
+        f'<p class="muted">Heat-map scale: P(high) 0 <img class="legend" alt="colour scale from 0 to 1" '
+        f'src="{_png(content.legend)}"> 1</p>'
+        if content.legend
+        else ""
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>HCC Desk report: {_e(content.project_name)}</title><style>{STYLE}</style></head><body>"
@@ -120,7 +129,7 @@ def render(content: ReportContent) -> str:
         "the project's pseudonyms; no patient identity is included.</p>"
         f"{banner}<h2>Model</h2><table>{card}</table>"
         f"<h2>{_e(content.metrics_title)}</h2>{metrics}"
-        f"<h2>Lesions</h2>{lesions}"
+        f"<h2>Lesions</h2>{legend}{lesions}"
         + (f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "")
         + "</body></html>\n"
     )

@@ -68,6 +68,7 @@ class ReviewController(QtCore.QObject):
         self.overlay = HeatOverlay(grid, self)
         self.attention_mode = False
         self._pending: dict[int, _Pending] = {}
+        self._live_key: tuple[str, Box] | None = None
         self._live_timer = QtCore.QTimer(self, singleShot=True, interval=LIVE_DEBOUNCE_MS)
         self._live_timer.timeout.connect(self._ask_live)
         self._cursor_timer = QtCore.QTimer(self, singleShot=True, interval=CURSOR_DEBOUNCE_MS)
@@ -92,11 +93,18 @@ class ReviewController(QtCore.QObject):
         return self._document.project.lesions.get(selected) if selected else None
 
     def _lesion_edited(self) -> None:
+        """A lesion changed or the selection moved: ask again unless the selected box is the one already
+        shown (a grade or notes edit does not change what the model sees)."""
+        lesion = self._selected()
+        key = None if lesion is None else (lesion.id, lesion.box)
+        if key is not None and key == self._live_key:
+            return
+        self._live_key = key
         self._inspector.show_live("")
-        if self._selected() is not None and self.bridge.has_source:
-            self._live_timer.start()
-        elif self._selected() is None:
+        if lesion is None:
             self.overlay.set_map(None)
+        elif self.bridge.has_source:
+            self._live_timer.start()
 
     def _records_changed(self, kind: str) -> None:
         if kind in ("run", "model"):
@@ -191,6 +199,7 @@ class ReviewController(QtCore.QObject):
         ]
         project.add_predictions(predictions)
         self._inspector.show_live("")
+        self._live_key = None
         self._status(
             f"Graded {len(predictions)} lesion(s) with {reply['source_id']} in {reply['seconds']:.2f} s"
         )

@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hccdesk import __version__
 from hccdesk.errors import InputError
 from hccdesk.evaluation.html_report import LesionSection, ReportContent, render
-from hccdesk.evaluation.lesion_images import encode_png, lesion_picture
+from hccdesk.evaluation.lesion_images import encode_png, heat_colours, lesion_picture
 from hccdesk.jobs import grading
 from hccdesk.jobs.explanation import explain
 from hccdesk.jobs.warm_worker import WarmWorker
@@ -178,6 +180,7 @@ def build_report(
         metrics_title=metrics_title,
         metrics_header=("metric", "mean over folds", "std over folds", "std over repeats", "AUC 95% CI"),
         metrics_rows=_metrics_rows(run),
+        legend=encode_png(heat_colours(np.linspace(0.0, 1.0, 200))[np.newaxis].repeat(12, axis=0)),
     )
     try:
         write_text_atomically(Path(out), render(content))
