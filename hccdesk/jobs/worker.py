@@ -2,10 +2,14 @@
 
 Qt-free.  The module itself imports no TensorFlow, so the owner process can name :func:`serve` as the target
 of a spawn process without loading TensorFlow; the functions import :mod:`hccdesk.learn` when they run.
-Every unit of work ends with exactly one *final* message (``fold_done``, ``fold_cancelled``, ``fold_failed``,
-``grade_done``, ``grade_cancelled``, ``grade_failed``) carrying ``job_dir`` and the spec's identity, so the
-owner can account for every spec; progress messages come before it.  Results are files in the job folder
-(written atomically), so a worker killed half-way leaves no half-written result behind.
+Every unit of work ends with exactly one :class:`~hccdesk.jobs.messages.TaskEnded` message naming its task,
+so the owner can account for every spec; :class:`~hccdesk.jobs.messages.Started` and
+:class:`~hccdesk.jobs.messages.Progress` messages come before it (the protocol: :mod:`hccdesk.jobs.messages`).
+A failure's reason is one line.  A local worker's stderr (TensorFlow's start-up chatter, a bug's traceback)
+goes to ``<job folder>/worker-<n>.log`` rather than the user's terminal; a bug's reason names that log, and
+a job whose task failed that way keeps its folder for the diagnosis.  Results are
+files in the job folder (written atomically), so a worker killed half-way leaves no half-written result
+behind.
 
 Leakage rules (docs/design/methods.md §5.6): the worker hands :func:`hccdesk.learn.training.train` the raw
 patches of the training lesions only; it fits the intensity normaliser on them and stores it (and the variant
@@ -18,33 +22,43 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hccdesk.errors import HccdeskError
+from hccdesk.jobs.messages import JobMessage, Progress, Started, TaskEnded, TaskRef, to_dict
 from hccdesk.jobs.snapshot import Snapshot, read_snapshot
 from hccdesk.jobs.spec import FoldSpec, GradeSpec, from_dict, write_json
 from hccdesk.store.records import now_iso
 
-Report = Callable[[dict[str, Any]], None]
+Report = Callable[[JobMessage], None]
 Cancelled = Callable[[], bool]
 
 _patch_cache: dict[tuple[str, str, str], np.ndarray] = {}
 """(snapshot hash, patch settings, lesion id) -> raw patches; the folds of a run share lesions and settings"""
 
 
-def serve(tasks: Queue, messages: Queue, cancel: Event, gpu: int | None = None) -> None:
+def serve(
+    tasks: Queue, messages: Queue, cancel: Event, gpu: int | None = None, log: tuple[str, str] | None = None
+) -> None:
     """Entry point of a local spawn worker: run spec dicts from ``tasks`` until ``None`` or a cancel.
 
-    ``gpu`` pins the process to one GPU (set before TensorFlow is imported), so a pool with one worker per
-    GPU spreads folds over the cards.
+    Messages go onto ``messages`` as :func:`~hccdesk.jobs.messages.to_dict` dicts.  ``gpu`` pins the process
+    to one GPU (set before TensorFlow is imported), so a pool with one worker per GPU spreads folds over the
+    cards.  ``log`` is ``(absolute path, the name a reason shows)`` of the file that takes this process's
+    stderr.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal reaches the owner, which cancels
+    if log is not None:
+        _redirect_stderr(Path(log[0]))
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -53,43 +67,77 @@ def serve(tasks: Queue, messages: Queue, cancel: Event, gpu: int | None = None) 
         data = tasks.get()
         if data is None:
             break
-        final = run_spec(data, messages.put, cancel.is_set)
-        if final["type"].endswith("_failed"):
+        ended = run_spec(
+            data, lambda message: messages.put(to_dict(message)), cancel.is_set, log[1] if log else ""
+        )
+        if ended.outcome == "failed":
             break
 
 
-def run_spec(data: dict[str, Any], report: Report, cancelled: Cancelled) -> dict[str, Any]:
-    """Run one spec, report its progress and its final message, and return the final message.
+def _redirect_stderr(path: Path) -> None:
+    """Point file descriptor 2 (Python's and the native libraries' stderr) at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as log:
+        os.dup2(log.fileno(), 2)
 
-    Any exception becomes a ``*_failed`` message with a one-line reason (the traceback goes to stderr), so
-    a bug in one fold is reported as such instead of leaving the owner waiting.
+
+def run_spec(data: dict[str, Any], report: Report, cancelled: Cancelled, log_name: str = "") -> TaskEnded:
+    """Run one spec, report its progress and its end, and return the end.
+
+    Any exception becomes a ``failed`` end with a one-line reason, so a bug in one fold is reported as such
+    instead of leaving the owner waiting.  Only a bug (not an :class:`~hccdesk.errors.HccdeskError`) also
+    prints its traceback on stderr, and its reason names ``log_name``, where that stderr goes.
     """
     spec = from_dict(data)
-    identity = _identity(spec)
+    task = task_ref(spec)
     try:
-        final = (
-            _grade(spec, report, cancelled) if isinstance(spec, GradeSpec) else _fold(spec, report, cancelled)
+        ended = (
+            _grade(spec, task, report, cancelled)
+            if isinstance(spec, GradeSpec)
+            else _fold(spec, task, report, cancelled)
         )
-    except Exception as error:  # reported to the owner, which marks the run failed
+    except HccdeskError as error:
+        ended = TaskEnded(task, "failed", reason=_one_line(str(error)))
+    except Exception as error:  # a bug: reported to the owner, which marks the run failed
         traceback.print_exc()
-        failed = "grade_failed" if isinstance(spec, GradeSpec) else "fold_failed"
-        final = {**identity, "type": failed, "reason": f"{type(error).__name__}: {error}".splitlines()[0]}
-    final = {**identity, **final}
-    report(final)
-    return final
+        sys.stderr.flush()
+        reason = _one_line(f"{type(error).__name__}: {error}")
+        ended = TaskEnded(
+            task, "failed", reason=reason + (f" (traceback in {log_name})" if log_name else ""), log=log_name
+        )
+    report(ended)
+    return ended
 
 
-def _identity(spec: FoldSpec | GradeSpec) -> dict[str, Any]:
+def _one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else "the worker failed without a reason"
+
+
+def task_ref(spec: FoldSpec | GradeSpec) -> TaskRef:
+    """The task a spec describes, as its messages name it."""
     if isinstance(spec, GradeSpec):
-        return {"job_dir": spec.job_dir, "kind": "grade", "source_id": spec.source_id}
-    return {
-        "job_dir": spec.job_dir,
-        "kind": spec.kind,
-        "run_id": spec.run_id,
-        "variant": spec.variant,
-        "repeat": spec.repeat,
-        "fold": spec.fold,
-    }
+        return TaskRef(job_dir=str(spec.job_path), kind="grade", record_id=spec.source_id)
+    return TaskRef(
+        job_dir=str(spec.job_path),
+        kind=spec.kind,
+        record_id=spec.run_id,
+        variant=spec.variant,
+        repeat=spec.repeat,
+        fold=spec.fold,
+    )
+
+
+def _progress_from_callback(task: TaskRef, device: str, data: dict[str, Any]) -> Progress:
+    """The training callback's plain dict (learn does not know the job protocol) as a Progress message."""
+    figures = ("loss", "accuracy", "eta_s", "attention_entropy", "attention_entropy_max")
+    return Progress(
+        task,
+        step=int(data["step"]),
+        steps=int(data["steps"]),
+        device=device,
+        **{name: None if data.get(name) is None else float(data[name]) for name in figures},
+    )
 
 
 def _lesion_patches(snapshot: Snapshot, ids: Sequence[str], config: dict[str, Any]) -> list[np.ndarray]:
@@ -110,6 +158,7 @@ def _lesion_patches(snapshot: Snapshot, ids: Sequence[str], config: dict[str, An
 
 
 def software_versions() -> dict[str, str]:
+    """The versions stored with a fold's result, so a run says what produced it."""
     import keras
     import tensorflow as tf
 
@@ -118,32 +167,32 @@ def software_versions() -> dict[str, str]:
     return {"hccdesk": __version__, "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
-def _fold(spec: FoldSpec, report: Report, cancelled: Cancelled) -> dict[str, Any]:
+def _fold(spec: FoldSpec, task: TaskRef, report: Report, cancelled: Cancelled) -> TaskEnded:
     """Train on ``spec.train_ids``; for a CV fold, predict and score ``spec.test_ids``."""
     start = time.monotonic()
     if cancelled():
-        return {"type": "fold_cancelled"}
+        return TaskEnded(task, "cancelled")
     from hccdesk.evaluation.metrics import fold_metrics
-    from hccdesk.jobs.callbacks import JobCallback
+    from hccdesk.learn.progress import ProgressCallback
     from hccdesk.learn.training import describe_device, train
 
     device = describe_device()
-    context = {"job_dir": spec.job_dir, "run_id": spec.run_id, "variant": spec.variant}
-    context |= {"repeat": spec.repeat, "fold": spec.fold, "device": device}
-    report({**context, "type": "started"})
-    snapshot = read_snapshot(spec.snapshot)
+    report(Started(task, device))
+    snapshot = read_snapshot(spec.snapshot_path, Path(spec.project_folder))
     train_patches = _lesion_patches(snapshot, spec.train_ids, spec.config)
     if cancelled():
-        return {"type": "fold_cancelled"}
+        return TaskEnded(task, "cancelled")
     x = np.concatenate(train_patches)
     y = np.concatenate(
         [np.full(len(p), snapshot.lesions[i].y) for i, p in zip(spec.train_ids, train_patches, strict=True)]
     )
     lesion_index = np.concatenate([np.full(len(p), k) for k, p in enumerate(train_patches)])
-    callback = JobCallback(report, cancelled, spec.iterations, context)
+    callback = ProgressCallback(
+        lambda data: report(_progress_from_callback(task, device, data)), cancelled, spec.iterations
+    )
     model = train(spec.config, x, y, lesion_index, spec.seed, spec.iterations, callbacks=(callback,))
     if callback.was_cancelled:
-        return {"type": "fold_cancelled"}
+        return TaskEnded(task, "cancelled")
     spec.out_dir.mkdir(parents=True, exist_ok=True)
     model.save(spec.model_path)
     result: dict[str, Any] = {
@@ -168,31 +217,25 @@ def _fold(spec: FoldSpec, report: Report, cancelled: Cancelled) -> dict[str, Any
         result["oof"] = [{"lesion_id": i, "p_high": p} for i, p in zip(spec.test_ids, p_high, strict=True)]
     result["seconds"] = time.monotonic() - start
     write_json(spec.result_path, result)
-    return {"type": "fold_done", "result": str(spec.result_path), "seconds": result["seconds"]}
+    return TaskEnded(task, "done", result=str(spec.result_path), seconds=result["seconds"])
 
 
-def _grade(spec: GradeSpec, report: Report, cancelled: Cancelled) -> dict[str, Any]:
+def _grade(spec: GradeSpec, task: TaskRef, report: Report, cancelled: Cancelled) -> TaskEnded:
     """P(high) of every lesion from every ensemble member; the owner reduces them to mean and spread."""
     from hccdesk.learn.training import TrainedModel, describe_device
 
+    start = time.monotonic()
     device = describe_device()
-    snapshot = read_snapshot(spec.snapshot)
+    report(Started(task, device))
+    snapshot = read_snapshot(spec.snapshot_path, Path(spec.project_folder))
     members: list[list[float]] = []
-    for index, path in enumerate(spec.model_paths):
+    for index, path in enumerate(spec.member_paths):
         if cancelled():
-            return {"type": "grade_cancelled"}
+            return TaskEnded(task, "cancelled")
         model = TrainedModel.load(path)
         patches = _lesion_patches(snapshot, spec.lesion_ids, model.config)
         members.append([float(p) for p in model.predict_lesions(patches)])
-        report(
-            {
-                "type": "progress",
-                "job_dir": spec.job_dir,
-                "step": index + 1,
-                "steps": len(spec.model_paths),
-                "device": device,
-            }
-        )
+        report(Progress(task, step=index + 1, steps=len(spec.model_paths), device=device))
     write_json(
         spec.result_path,
         {
@@ -204,4 +247,4 @@ def _grade(spec: GradeSpec, report: Report, cancelled: Cancelled) -> dict[str, A
             "p_high": members,
         },
     )
-    return {"type": "grade_done", "result": str(spec.result_path)}
+    return TaskEnded(task, "done", result=str(spec.result_path), seconds=time.monotonic() - start)

@@ -4,7 +4,7 @@ Counted (multiply-add = 2 FLOPs): convolutions ``2·positions·kᵈ·C_in·C_out
 ``2·positions·d_in·d_out``, the non-local operation (θ, φ, g projections, the affinity ``θφᵀ`` and the
 aggregation ``softmax·g``) and the fusion head's projections (the DCCA projections are dense layers).
 Not counted: element-wise and memory-bound work (ReLU, pooling, batch norm, softmax, bias adds) and the
-per-batch bookkeeping of the fusion/DCCA heads (Q refresh by a 64×64 eigen-decomposition, auxiliary losses,
+per-batch bookkeeping of the fusion/DCCA heads (the fusion's 16×16 solve for its projector, auxiliary losses,
 Cholesky whitening), which together are well under 1 % of a step for the shipped configs.  A training step is
 taken as 3× the forward count (backward ≈ 2× forward: one product for the input gradient, one for the weight
 gradient).
@@ -43,7 +43,8 @@ def layer_flops(layer: keras.layers.Layer) -> int:
         return projections + 2 * (2 * n * keys * c)
     if isinstance(layer, CommonIndividual):
         widths = [int(tensor.shape[-1]) for tensor in layer.input]
-        return sum(2 * d * (layer.common + layer.individual) for d in widths)
+        # common coordinates y·Vᵀ (d×k) and the common part y·P_V (d×d); A = y − J is element-wise
+        return sum(2 * d * layer.common + 2 * d * d for d in widths)
     return 0
 
 

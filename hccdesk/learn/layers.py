@@ -8,11 +8,15 @@ config.
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 from keras import ops
 
 _PACKAGE = "hccdesk"
+ENTROPY_SAMPLES = 8
+"""Patches of a training batch whose attention entropy is measured (a monitor; the first few suffice)."""
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -23,19 +27,28 @@ class NonLocal(keras.layers.Layer):
     convolutions, implemented as one matrix product over the channel axis (the same operator, without the
     im2col overhead).  The softmax runs over the key positions j, so every output position is a convex
     combination of g(x_j).  As the paper states, there is **no residual** (and hence no W_z/BN: without the
-    skip they would only rescale y, docs/design/methods.md §1.4).
+    skip they would only rescale y, docs/design/methods.md §1.4).  Written with ``keras.ops`` only, so the
+    same network runs on any Keras backend.
+
+    Attention that is close to uniform makes the block a global average pool (entropy 6.227 of a maximum
+    6.238 measured on demo patches, docs/design/model-review.md finding 4).  The layer therefore tracks the
+    mean entropy of its attention rows over the last training batch (``entropy``, nats; ``max_entropy`` is
+    the uniform value log N') for progress reports and model cards, and ``logit_scale`` multiplies the
+    logits (an inverse softmax temperature: Eq. 2's affinity with a sharper softmax; 1 = the paper).
 
     Parameters
     ----------
     channels
         Width of θ, φ and g (the paper sets 64).
     subsample
-        Max-pool φ(x) and g(x) by 2 along every spatial axis (Wang et al.'s memory saver; off as in the
-        paper).
+        Max-pool φ(x) and g(x) by 2 along every spatial axis (Wang et al.'s switch: 8× fewer key positions,
+        8× cheaper affinity).
     scale
         Multiply the logits by ``channels**-0.5`` (official non-local code; not in the paper's Eq. 2; off).
     use_bias
         Biases on θ, φ, g; Eq. (2) has none, so off by default.
+    logit_scale
+        Inverse temperature of the softmax (1.0 = Eq. 2 as printed).
     """
 
     def __init__(
@@ -44,6 +57,7 @@ class NonLocal(keras.layers.Layer):
         subsample: bool = False,
         scale: bool = False,
         use_bias: bool = False,
+        logit_scale: float = 1.0,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -51,6 +65,7 @@ class NonLocal(keras.layers.Layer):
         self.subsample = bool(subsample)
         self.scale = bool(scale)
         self.use_bias = bool(use_bias)
+        self.logit_scale = float(logit_scale)
         self.theta = keras.layers.Dense(self.channels, use_bias=self.use_bias, name="theta")
         self.phi = keras.layers.Dense(self.channels, use_bias=self.use_bias, name="phi")
         self.g = keras.layers.Dense(self.channels, use_bias=self.use_bias, name="g")
@@ -61,11 +76,23 @@ class NonLocal(keras.layers.Layer):
         for dense in (self.theta, self.phi, self.g):
             dense.build(input_shape)
         self._pool = None
+        keys = 1
+        for n in input_shape[1:-1]:
+            keys *= int(n) // 2 if self.subsample else int(n)
         if self.subsample:
             pool_cls = keras.layers.MaxPooling3D if len(input_shape) == 5 else keras.layers.MaxPooling2D
             self._pool = pool_cls(pool_size=2, name="pool")
+        self.max_entropy = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(math.log(keys)),
+            trainable=False,
+            name="max_entropy",
+        )
+        self.entropy = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(math.log(keys)), trainable=False, name="entropy"
+        )
 
-    def attention(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def attention(self, x):
         """The row-stochastic affinity ``softmax_j(θ(x_i)ᵀφ(x_j))`` (B, N, N') and the values g (B, N', C)."""
         batch = ops.shape(x)[0]
         theta = ops.reshape(self.theta(x), (batch, -1, self.channels))
@@ -75,12 +102,17 @@ class NonLocal(keras.layers.Layer):
         phi = ops.reshape(phi, (batch, -1, self.channels))
         g = ops.reshape(g, (batch, -1, self.channels))
         logits = ops.matmul(theta, ops.transpose(phi, (0, 2, 1)))
-        if self.scale:
-            logits = logits * (self.channels**-0.5)
+        factor = self.logit_scale * (self.channels**-0.5 if self.scale else 1.0)
+        if factor != 1.0:
+            logits = logits * factor
         return ops.softmax(logits, axis=-1), g
 
-    def call(self, x: tf.Tensor) -> tf.Tensor:
+    def call(self, x, training: bool | None = None):
         weights, g = self.attention(x)
+        if training:
+            sample = ops.stop_gradient(weights[:ENTROPY_SAMPLES])
+            rows = -ops.sum(sample * ops.log(sample + 1e-12), axis=-1)
+            self.entropy.assign(ops.cast(ops.mean(rows), self.entropy.dtype))
         y = ops.matmul(weights, g)
         return ops.reshape(y, (*ops.shape(x)[:-1], self.channels))
 
@@ -94,51 +126,46 @@ class NonLocal(keras.layers.Layer):
             "subsample": self.subsample,
             "scale": self.scale,
             "use_bias": self.use_bias,
+            "logit_scale": self.logit_scale,
         }
-
-
-def _complement_projector(v: tf.Tensor) -> tf.Tensor:
-    """``I − Vᵀ(VVᵀ)⁻¹V``: the exact projector onto the orthogonal complement of V's row space (float64)."""
-    d = tf.shape(v)[1]
-    gram = tf.matmul(v, v, transpose_b=True)
-    return tf.eye(d, dtype=v.dtype) - tf.matmul(v, tf.linalg.solve(gram, v), transpose_a=True)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class CommonIndividual(keras.layers.Layer):
-    """Common-and-individual feature analysis (paper 2.3, Eqs. 3–6) as a differentiable layer
-    (docs/design/methods.md §2.4–2.5).
+    """Common-and-individual feature analysis (paper 2.3, Eqs. 3–6) as the paper defines it.
 
-    Inputs are the local and non-local feature rows ``y₁ (n×d₁)``, ``y₂ (n×d₂)`` (batch-normalised upstream so
-    they cannot shrink to zero to satisfy the correlation term).  The layer returns the concatenation
-    ``[c₁, c₂, a₁, a₂]`` of the common coordinates ``c_i = y_iV_iᵀ`` (k each) and the individual coordinates
-    ``a_i = y_iQ_iᵀ`` (m each); the head picks what it classifies on (``common``: c, ``individual``: a,
-    ``cifa``: both — the paper's "common and individual components are concatenated").
+    Inputs are the local and non-local feature rows ``y₁ (n×d₁)``, ``y₂ (n×d₂)`` (layer-normalised upstream so
+    they cannot shrink to zero to satisfy the correlation term).  Per branch:
 
-    * ``V_i`` (k×d_i) are learned (paper: "we first learn the mapping matrices V_i").
-    * ``Q_i`` (m×d_i) are not trained: they are the top-m eigenvectors of a running covariance of the residual
-      ``(y_i − J_i)`` projected onto the orthogonal complement of V_i's row space (paper: "use SVD to
-      construct the orthogonal basis Q_i"; JIVE's step 2 moved to feature space).  They are recomputed under
-      stop-gradient in training steps only and frozen at inference, so a lesion's prediction never depends on
-      the rest of its batch and no test statistics leak into the model.  ``m < d − k`` keeps a residual R_i.
-      Q is refreshed in the forward pass, so it lags V by one optimiser step: ‖V_iQ_iᵀ‖ stays of the order of
-      one step's change of V (tiny at lr 1e-4) and L_orth pulls it back.  Within the new subspace the basis
-      closest to the previous Q is kept, so the individual coordinates do not flip sign or order between
-      steps.
-    * Auxiliary losses (added with ``add_loss`` in training), named after the paper's Lagrangian (Eq. 6):
-      ``λ_corr·L_corr`` (scale-invariant ‖V₁Y₁ − V₂Y₂‖², which cannot be minimised by V → 0),
-      ``λ_rec·L_rec`` (reconstruction Y = J + A + R with small R), ``λ_vorth·L_vorth`` (‖V_iV_iᵀ − I‖²: V
-      orthonormal as Eq. 4's projector assumes) and ``λ_orth·L_orth`` (‖V_iQ_iᵀ‖²: the paper's "V_iᵀQ_i = 0",
-      read as orthogonal row spaces — zero by construction here, kept as a penalty and monitor).
+    * ``V_i`` (k×d_i) is learned (paper: "we first learn the mapping matrices V_i") and kept orthonormal by
+      ``λ_vorth·‖V_iV_iᵀ − I‖²``; the common coordinates are ``c_i = y_iV_iᵀ`` and the common part
+      ``J_i = y_i·P_V`` with ``P_V = V_iᵀ(V_iV_iᵀ)⁻¹V_i`` the exact projector onto V_i's row space.
+    * ``Q_i`` is "the orthogonal basis of V_i from SVD": the orthogonal complement, ``Q_iᵀQ_i = I − P_V``.
+      The individual part is ``A_i = y_i(I − P_V)`` exactly, so ``y_i = J_i + A_i`` and ``V_iQ_iᵀ = 0`` hold
+      by construction.  No basis of the complement is chosen (no eigh, no running covariance): a basis would
+      be arbitrary up to rotation, and the classifier's dense layer on ``A_i`` is the same model as on its
+      coordinates in any basis.  The reconstruction and orthogonality terms of the Lagrangian are then
+      identically zero and are not computed.
+    * ``L_corr`` is the paper's ‖V₁Y₁ − V₂Y₂‖² on **centred** common coordinates (so constant offsets do not
+      count as agreement), divided by their spread (so it cannot be minimised by V → 0).  Its weight ramps
+      linearly from 0 at step ``ramp_start`` to ``λ_corr`` at ``ramp_start + ramp_steps``: early on the
+      features are random and agreement between them would be agreement on noise (or on brightness), so the
+      classification loss leads first.  The layer counts its own training steps.
+
+    The output is ``[c₁, c₂, A₁, A₂]`` (k + k + d₁ + d₂ columns); the head picks what it classifies on
+    (``common``: c, ``individual``: A, ``cifa``: both — the paper's "common and individual components are
+    concatenated").  Inference uses no batch statistics, so a lesion's score never depends on its batch.
+    Written with ``keras.ops`` only (any Keras backend).
 
     Parameters
     ----------
-    common, individual
-        k and m (docs/design/methods.md §2.4 default 16 each, ≤ d/4).
-    momentum
-        ρ of the running residual covariance (0.9).
-    lambda_corr, lambda_rec, lambda_vorth, lambda_orth
-        Fixed a priori (0.1, 0.1, 1.0, 1.0): 46 lesions cannot support tuning them on test folds.
+    common
+        k (docs/design/methods.md §2.4 default 16, ≤ d/4).
+    lambda_corr, lambda_vorth
+        Weights of L_corr and the orthonormality penalty, fixed a priori (0.1, 1.0): 46 lesions cannot
+        support tuning them on test folds.
+    ramp_start, ramp_steps
+        The L_corr ramp, in training steps.
     epsilon
         Guards the L_corr denominator.
     """
@@ -146,122 +173,88 @@ class CommonIndividual(keras.layers.Layer):
     def __init__(
         self,
         common: int = 16,
-        individual: int = 16,
-        momentum: float = 0.9,
         lambda_corr: float = 0.1,
-        lambda_rec: float = 0.1,
         lambda_vorth: float = 1.0,
-        lambda_orth: float = 1.0,
+        ramp_start: int = 0,
+        ramp_steps: int = 0,
         epsilon: float = 1e-6,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.common = int(common)
-        self.individual = int(individual)
-        self.momentum = float(momentum)
         self.lambda_corr = float(lambda_corr)
-        self.lambda_rec = float(lambda_rec)
         self.lambda_vorth = float(lambda_vorth)
-        self.lambda_orth = float(lambda_orth)
+        self.ramp_start = int(ramp_start)
+        self.ramp_steps = int(ramp_steps)
         self.epsilon = float(epsilon)
 
     def build(self, input_shape: list[tuple[int | None, ...]]) -> None:
-        dims = [int(shape[-1]) for shape in input_shape]
-        for d in dims:
-            if self.common + self.individual >= d:
-                raise ValueError(
-                    f"common ({self.common}) + individual ({self.individual}) must stay below the feature "
-                    f"width {d} so the residual R is not forced to zero (docs/design/methods.md §2.5 item 2)"
-                )
+        self.dims = [int(shape[-1]) for shape in input_shape]
+        for d in self.dims:
+            if self.common >= d:
+                raise ValueError(f"common ({self.common}) must stay below the feature width {d}")
         self.v = [
             self.add_weight(shape=(self.common, d), initializer="orthogonal", name=f"v{i + 1}")
-            for i, d in enumerate(dims)
+            for i, d in enumerate(self.dims)
         ]
-        self.q = [
-            self.add_weight(
-                shape=(self.individual, d), initializer="zeros", trainable=False, name=f"q{i + 1}"
-            )
-            for i, d in enumerate(dims)
-        ]
-        self.cov = [
-            self.add_weight(shape=(d, d), initializer="zeros", trainable=False, name=f"cov{i + 1}")
-            for i, d in enumerate(dims)
-        ]
+        self.step = self.add_weight(shape=(), initializer="zeros", trainable=False, name="step")
 
-    def _update_q(self, index: int, y: tf.Tensor) -> None:
-        """Refresh Q_i from the running covariance of the residual in V_i's orthogonal complement (no
-        gradient)."""
-        y = tf.stop_gradient(tf.cast(y, tf.float64))
-        v = tf.stop_gradient(tf.cast(self.v[index], tf.float64))
-        projector = _complement_projector(v)
-        residual = tf.matmul(y - tf.matmul(tf.matmul(y, v, transpose_b=True), v), projector)
-        n = tf.cast(tf.shape(y)[0], tf.float64)
-        batch_cov = tf.matmul(residual, residual, transpose_a=True) / n
-        cov = self.momentum * tf.cast(self.cov[index], tf.float64) + (1.0 - self.momentum) * batch_cov
-        self.cov[index].assign(tf.cast(cov, self.cov[index].dtype))
-        # Re-project onto the *current* complement (V moved since older batches were added) and add a tiny
-        # isotropic term there, so that even a rank-deficient covariance (n < m) yields eigenvectors that lie
-        # in the complement and never in V's row space.
-        scale = tf.linalg.trace(cov) / tf.cast(tf.shape(cov)[0], tf.float64) + 1e-12
-        target = tf.matmul(projector, tf.matmul(cov, projector)) + 1e-6 * scale * projector
-        _, vectors = tf.linalg.eigh(0.5 * (target + tf.transpose(target)))
-        top = tf.transpose(vectors[:, -self.individual :])
-        # Eigenvectors come with arbitrary signs and order (and rotate freely among close eigenvalues), which
-        # would scramble the coordinates the classifier reads from one step to the next.  Keep the new
-        # subspace but choose the basis in it closest to the previous Q (orthogonal Procrustes).
-        previous = tf.cast(self.q[index], tf.float64)
-        _, u, w = tf.linalg.svd(tf.matmul(previous, top, transpose_b=True))
-        aligned = tf.matmul(tf.matmul(u, w, transpose_b=True), top)
-        self.q[index].assign(tf.cast(aligned, self.q[index].dtype))
+    def _projector(self, v):
+        """``V_iᵀ(V_iV_iᵀ)⁻¹V_i``: the exact projector onto V_i's row space (``d×d``)."""
+        gram = ops.matmul(v, ops.transpose(v))
+        return ops.matmul(ops.transpose(v), ops.solve(gram, v))
 
-    def decomposition_losses(self, y1: tf.Tensor, y2: tf.Tensor) -> dict[str, tf.Tensor]:
-        """The four unweighted auxiliary terms for a batch of features, with the current V and Q."""
-        ys = (y1, y2)
-        cs = [ops.matmul(y, ops.transpose(v)) for y, v in zip(ys, self.v, strict=True)]
+    def parts(self, y, index: int) -> tuple:
+        """``(c_i, J_i, A_i)`` of branch ``index`` for feature rows ``y``: coordinates, common and individual
+        parts."""
+        v = ops.cast(self.v[index], y.dtype)
+        c = ops.matmul(y, ops.transpose(v))
+        common = ops.matmul(y, self._projector(v))
+        return c, common, y - common
+
+    def decomposition_losses(self, y1, y2) -> dict:
+        """The unweighted auxiliary terms for a batch of features: centred L_corr and ‖VVᵀ − I‖²."""
+        c1, c2 = (
+            ops.matmul(y, ops.transpose(ops.cast(v, y.dtype))) for y, v in zip((y1, y2), self.v, strict=True)
+        )
+        c1 = c1 - ops.mean(c1, axis=0, keepdims=True)
+        c2 = c2 - ops.mean(c2, axis=0, keepdims=True)
         n = ops.cast(ops.shape(y1)[0], y1.dtype)
-        spread = 0.5 * (ops.sum(ops.square(cs[0])) + ops.sum(ops.square(cs[1]))) / n
-        corr = ops.sum(ops.square(cs[0] - cs[1])) / n / (spread + self.epsilon)
-        rec = 0.0
-        vorth = 0.0
-        orth = 0.0
+        spread = 0.5 * (ops.sum(ops.square(c1)) + ops.sum(ops.square(c2))) / n
+        corr = ops.sum(ops.square(c1 - c2)) / n / (spread + self.epsilon)
         eye = ops.eye(self.common, dtype=y1.dtype)
-        for y, c, v, q in zip(ys, cs, self.v, self.q, strict=True):
-            a = ops.matmul(y, ops.transpose(q))
-            residual = y - ops.matmul(c, v) - ops.matmul(a, q)
-            rec = rec + ops.sum(ops.square(residual)) / n / ops.cast(ops.shape(y)[-1], y.dtype)
-            vorth = vorth + ops.sum(ops.square(ops.matmul(v, ops.transpose(v)) - eye))
-            orth = orth + ops.sum(ops.square(ops.matmul(v, ops.transpose(q))))
-        return {"corr": corr, "rec": rec, "vorth": vorth, "orth": orth}
+        vorth = sum(ops.sum(ops.square(ops.matmul(v, ops.transpose(v)) - eye)) for v in self.v)
+        return {"corr": corr, "vorth": ops.cast(vorth, y1.dtype)}
 
-    def call(self, inputs: list[tf.Tensor], training: bool | None = None) -> tf.Tensor:
+    def corr_weight(self):
+        """λ_corr times the ramp at the current step (a tensor)."""
+        if self.ramp_steps <= 0:
+            ramp = ops.cast(self.step >= self.ramp_start, "float32")
+        else:
+            ramp = ops.clip((self.step - self.ramp_start) / self.ramp_steps, 0.0, 1.0)
+        return self.lambda_corr * ramp
+
+    def call(self, inputs: list, training: bool | None = None):
         y1, y2 = inputs
         if training:
-            self._update_q(0, y1)
-            self._update_q(1, y2)
             terms = self.decomposition_losses(y1, y2)
-            self.add_loss(
-                self.lambda_corr * terms["corr"]
-                + self.lambda_rec * terms["rec"]
-                + self.lambda_vorth * terms["vorth"]
-                + self.lambda_orth * terms["orth"]
-            )
-        parts = [ops.matmul(y, ops.transpose(v)) for y, v in zip((y1, y2), self.v, strict=True)]
-        parts += [ops.matmul(y, ops.transpose(q)) for y, q in zip((y1, y2), self.q, strict=True)]
-        return ops.concatenate(parts, axis=-1)
+            weight = ops.cast(self.corr_weight(), y1.dtype)
+            self.add_loss(weight * terms["corr"] + self.lambda_vorth * terms["vorth"])
+            self.step.assign(self.step + 1.0)
+        (c1, _, a1), (c2, _, a2) = self.parts(y1, 0), self.parts(y2, 1)
+        return ops.concatenate([c1, c2, a1, a2], axis=-1)
 
     def compute_output_shape(self, input_shape: list[tuple[int | None, ...]]) -> tuple[int | None, ...]:
-        return (input_shape[0][0], 2 * (self.common + self.individual))
+        return (input_shape[0][0], 2 * self.common + int(input_shape[0][-1]) + int(input_shape[1][-1]))
 
     def get_config(self) -> dict:
         return {
             **super().get_config(),
             "common": self.common,
-            "individual": self.individual,
-            "momentum": self.momentum,
             "lambda_corr": self.lambda_corr,
-            "lambda_rec": self.lambda_rec,
             "lambda_vorth": self.lambda_vorth,
-            "lambda_orth": self.lambda_orth,
+            "ramp_start": self.ramp_start,
+            "ramp_steps": self.ramp_steps,
             "epsilon": self.epsilon,
         }
 

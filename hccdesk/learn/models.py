@@ -16,6 +16,9 @@ import keras
 from hccdesk.learn.layers import CommonIndividual, DeepCorrelation, NonLocal, SelectColumns
 from hccdesk.learn.variants import HEADS
 
+FUSION_HEADS: tuple[str, ...] = ("common", "individual", "cifa")
+"""Heads built on :class:`CommonIndividual`."""
+
 
 def _conv(dims: int, filters: int, kernel: int, name: str) -> keras.layers.Layer:
     cls = keras.layers.Conv3D if dims == 3 else keras.layers.Conv2D
@@ -46,6 +49,7 @@ def nonlocal_branch(x: keras.KerasTensor, dims: int, settings: Mapping[str, Any]
         channels=int(settings["channels"]),
         subsample=bool(settings["subsample"]),
         scale=bool(settings["scale"]),
+        logit_scale=float(settings["logit_scale"]),
         name="nonlocal",
     )(x)
     x = _pool(dims, int(settings["pool"]), "nonlocal_pool")(x)
@@ -63,25 +67,27 @@ def _fused(
         h1 = keras.layers.Dense(int(fusion["dim"]), name="dcca_local")(y1)
         h2 = keras.layers.Dense(int(fusion["dim"]), name="dcca_nonlocal")(y2)
         return DeepCorrelation(weight=fusion["weight"], ridge=fusion["ridge"], name="dcca")([h1, h2])
-    # common / individual / cifa: batch-normalise (no learned scale) so features cannot shrink to 0 to
-    # satisfy the correlation term (docs/design/methods.md §2.4), then decompose.
-    y1 = keras.layers.BatchNormalization(scale=False, momentum=fusion["bn_momentum"], name="local_bn")(y1)
-    y2 = keras.layers.BatchNormalization(scale=False, momentum=fusion["bn_momentum"], name="nonlocal_bn")(y2)
-    k, m = int(fusion["common"]), int(fusion["individual"])
+    # common / individual / cifa: layer-normalise each feature row, so features cannot shrink to 0 to satisfy
+    # the correlation term (docs/design/methods.md §2.4).  Batch-norm without scale gave each of 64
+    # near-duplicate units unit variance and let one gain-driven branch dominate (docs/design/model-review.md
+    # finding 3); a per-row norm with a learned scale does not inflate duplicates and uses no batch
+    # statistics.
+    y1 = keras.layers.LayerNormalization(name="local_norm")(y1)
+    y2 = keras.layers.LayerNormalization(name="nonlocal_norm")(y2)
+    k = int(fusion["common"])
     parts = CommonIndividual(
         common=k,
-        individual=m,
-        momentum=fusion["momentum"],
         lambda_corr=fusion["lambda_corr"],
-        lambda_rec=fusion["lambda_rec"],
         lambda_vorth=fusion["lambda_vorth"],
-        lambda_orth=fusion["lambda_orth"],
+        ramp_start=fusion["ramp_start"],
+        ramp_steps=fusion["ramp_steps"],
         name="cifa",
     )([y1, y2])
     if head == "common":
         return SelectColumns(0, 2 * k, name="common_part")(parts)
     if head == "individual":
-        return SelectColumns(2 * k, 2 * (k + m), name="individual_part")(parts)
+        width = int(y1.shape[-1]) + int(y2.shape[-1])
+        return SelectColumns(2 * k, 2 * k + width, name="individual_part")(parts)
     return parts
 
 
@@ -104,5 +110,10 @@ def build_model(config: Mapping[str, Any]) -> keras.Model:
         y1 = local_branch(inputs, dims, config["local"])
         y2 = nonlocal_branch(inputs, dims, config["nonlocal"])
         feature = _fused(head, y1, y2, config["fusion"])
-    outputs = keras.layers.Dense(2, activation="softmax", name="grade")(feature)
+    # The fusion heads start neutral (P = 0.5 for every patch, loss ln 2): their many inputs would otherwise
+    # start with a random, confident decision (initial loss 0.97 measured, docs/design/model-review.md).
+    initializer = "zeros" if head in FUSION_HEADS else "glorot_uniform"
+    outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer=initializer, name="grade")(
+        feature
+    )
     return keras.Model(inputs, outputs, name=str(config["name"]).replace("-", "_"))

@@ -1,5 +1,4 @@
-"""Patches from a lesion box: resampling to a fixed voxel size, the patch grid, normalisation and
-augmentation.
+"""Patches from a lesion box: resampling to a fixed voxel size, the patch grid and normalisation.
 
 Only the box (plus a context margin and one voxel for interpolation) is read from the study, through
 ``StudyImages.read(phase, region)``, so a lesion never loads its whole volume.  The region is resampled onto
@@ -8,8 +7,8 @@ lesion smaller than a patch is padded with the real tissue around it, and only w
 of the image is the border voxel repeated.  Patches are cut on a stride (``patches.stride``, in target
 voxels): 16³ cubes for 3D variants, 16² windows of axial slices for 2D variants.
 
-Normalisation statistics come from training patches only (:func:`fit_normalizer`); augmentation is for
-training batches only and takes an explicit ``numpy.random.Generator``.
+Normalisation statistics come from training patches only (:func:`fit_normalizer`); augmentation happens in
+the training pipeline (:mod:`hccdesk.learn.batches`).
 """
 
 from __future__ import annotations
@@ -119,6 +118,41 @@ def resample_box(images: RegionReader, box: Box, settings: Mapping[str, Any]) ->
     return np.stack(volumes).astype(np.float32, copy=False)
 
 
+def reference_intensity(images: RegionReader, phase: str, box: Box, reference_mm: float) -> float:
+    """The intensity of the tissue around a lesion in one phase: the standardisation reference.
+
+    MR intensities have no absolute scale (receiver gain, coil loading, bias field): the phantom's per-study
+    gain alone explained r = 0.94 of the log patch intensity (docs/design/model-review.md finding 1).
+    Radiologists read a lesion against the liver around it (lesion-to-liver ratios, LI-RADS), so the reference
+    is the median of the foreground voxels in a shell of ``reference_mm`` around the box (the box itself
+    excluded), in the same study and phase.  Local rather than whole-volume statistics also cancel most of a
+    smooth bias field.  Foreground = above a tenth of the shell's 99th percentile (drops air and
+    fat-suppressed fat next to the liver edge); the cut and the median scale with the image, so a study
+    multiplied by any positive factor gives the same ratios.
+    """
+    spacing = np.asarray(images.spacing, dtype=float)
+    shape = np.asarray(images.shape)
+    grow = np.ceil(float(reference_mm) / spacing).astype(int)
+    lower = np.clip(np.asarray(box.lower) - grow, 0, shape)
+    upper = np.clip(np.asarray(box.upper) + grow, 0, shape)
+    region = tuple(slice(int(a), int(b)) for a, b in zip(lower, upper, strict=True))
+    values = np.asarray(images.read(phase, region), dtype=np.float64)
+    inside = tuple(
+        slice(int(a - lo), int(b - lo))
+        for a, b, lo in zip(np.clip(box.lower, 0, shape), np.clip(box.upper, 0, shape), lower, strict=True)
+    )
+    keep = np.ones(values.shape, dtype=bool)
+    keep[inside] = False
+    shell = values[keep] if keep.any() else values.ravel()
+    foreground = shell[shell > 0.1 * np.percentile(shell, 99)]
+    reference = float(np.median(foreground)) if foreground.size else 0.0
+    if not np.isfinite(reference) or reference <= 0.0:
+        raise InputError(
+            f"lesion box {box.as_tuple()}: no tissue around it in the {phase} phase to standardise against"
+        )
+    return reference
+
+
 def _starts(length: int, size: int, stride: int) -> list[int]:
     """Patch origins on ``stride`` covering ``[0, length)``; the last patch is aligned with the far end."""
     starts = list(range(0, length - size + 1, stride))
@@ -155,7 +189,10 @@ class LesionPatches:
 
 
 def cut_lesion_patches(images: RegionReader, box: Box, config: Mapping[str, Any]) -> LesionPatches:
-    """Raw-intensity patches of one lesion for a variant config, with their centres in the study.
+    """Patches of one lesion for a variant config, with their centres in the study.
+
+    With ``patches.standardize`` each phase is divided by its :func:`reference_intensity` before the patches
+    are cut (intensities become ratios to the surrounding liver); without it they keep the raw scale.
 
     At most ``max_patches`` are kept (evenly spaced along the grid order); channels =
     ``config["patches"]["phases"]``.
@@ -166,6 +203,9 @@ def cut_lesion_patches(images: RegionReader, box: Box, config: Mapping[str, Any]
     stride = [int(s) for s in settings["stride"]]
     grid = target_grid(images, box, settings)
     volume = resample_box(images, box, settings)
+    if settings["standardize"]:
+        for channel, phase in enumerate(settings["phases"]):
+            volume[channel] /= reference_intensity(images, phase, box, float(settings["reference_mm"]))
     _, lz, ly, lx = volume.shape
     ys, xs = _starts(ly, size, stride[1]), _starts(lx, size, stride[2])
     half = (size - 1) / 2.0
@@ -229,27 +269,3 @@ def fit_normalizer(patches: np.ndarray) -> Normalizer:
     std = patches.std(axis=axes)
     std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
     return Normalizer(mean=tuple(float(v) for v in mean), std=tuple(float(v) for v in std))
-
-
-def augment(batch: np.ndarray, rng: np.random.Generator, settings: Mapping[str, Any]) -> np.ndarray:
-    """Random flips on every spatial axis, 90° in-plane rotations and mild intensity jitter, per patch.
-
-    ``batch`` is ``(n, *spatial, C)`` normalised patches; in-plane = the last two spatial axes (y, x).  The
-    jitter is ``x·(1 + jitter_scale·ε₁) + jitter_shift·ε₂`` with one ε pair per patch and channel.
-    """
-    out = np.array(batch, dtype=np.float32, copy=True)
-    n, spatial = out.shape[0], out.ndim - 2
-    for index in range(n):
-        patch = out[index]
-        if settings["flips"]:
-            axes = tuple(int(a) for a in np.flatnonzero(rng.random(spatial) < 0.5))
-            if axes:
-                patch = np.flip(patch, axis=axes)
-        if settings["rot90"]:
-            patch = np.rot90(patch, k=int(rng.integers(4)), axes=(spatial - 2, spatial - 1))
-        out[index] = patch
-    channels = out.shape[-1]
-    shape = (n,) + (1,) * spatial + (channels,)
-    scale = 1.0 + float(settings["jitter_scale"]) * rng.standard_normal(shape)
-    shift = float(settings["jitter_shift"]) * rng.standard_normal(shape)
-    return (out * scale + shift).astype(np.float32, copy=False)

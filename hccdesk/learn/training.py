@@ -1,9 +1,10 @@
-"""Training and prediction: seeded, deterministic on CPU, with progress and cancel callbacks.
+"""Training and prediction: seeded, deterministic on CPU, with progress and cancel through one callback.
 
-Schedule (paper 2.5): Adam, learning rate 1e-4 decayed by 0.99 every ``decay_steps`` steps (staircase), the
-profile's number of iterations.  Batches are drawn by a :class:`BatchSequence` whose batch ``i`` depends
-only on ``(seed, i)``, so a run is reproducible whatever order Keras asks for batches in.  Lesion-level
-P(high) is the mean of its patches' P(high); class 1 = high grade is the positive class.
+Schedule: Adam with the config's learning-rate schedule (:func:`learning_rate_schedule`: the paper's
+exponential decay, or warm-up plus cosine for the short profiles).  Batches come from
+:mod:`hccdesk.learn.batches` (a cached patch array through ``tf.data``; batch ``i`` depends only on
+``(seed, i)``).  TensorFlow's thread pools are sized for the cores this process may use.  Lesion-level P(high)
+is the mean of its patches' P(high); class 1 = high grade is the positive class.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import threading
-import time
+import os
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,9 @@ import tensorflow as tf
 from hccdesk.device import cpu_model
 from hccdesk.errors import InputError, ModelError
 from hccdesk.learn import layers  # noqa: F401  (registers the custom layers before any model is loaded)
+from hccdesk.learn.batches import draw_batches, sampling_probabilities, training_dataset
 from hccdesk.learn.models import build_model
-from hccdesk.learn.patches import Normalizer, augment, fit_normalizer
+from hccdesk.learn.patches import Normalizer, fit_normalizer
 
 METADATA_ENTRY = "hccdesk.json"
 """Member of the ``.keras`` archive holding the variant config and the normaliser (JSON, no pickle)."""
@@ -56,142 +57,54 @@ def describe_device() -> str:
     return f"CPU: {cpu_model()}"
 
 
-class ProgressCallback(keras.callbacks.Callback):
-    """Calls ``report`` every ``every_n`` steps (and at the last) with step, total, loss, accuracy, ETA,
-    device."""
+def configure_threads() -> int:
+    """Size TensorFlow's thread pools for the cores this process may use; returns that core count.
 
-    def __init__(self, report: Callable[[dict[str, Any]], None], every_n: int = 10) -> None:
-        super().__init__()
-        self.report = report
-        self.every_n = max(1, int(every_n))
-        self.device = describe_device()
-        self._start = 0.0
-        self._step = 0
-
-    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
-        self._start = time.monotonic()
-        self._step = 0
-
-    def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-        self._step += 1
-        total = int(self.params.get("steps") or self._step)
-        if self._step % self.every_n and self._step != total:
-            return
-        logs = dict(logs or {})
-        elapsed = time.monotonic() - self._start
-        self.report(
-            {
-                "step": self._step,
-                "total": total,
-                "loss": float(logs.get("loss", float("nan"))),
-                "accuracy": float(logs.get("accuracy", float("nan"))),
-                "eta_s": elapsed / self._step * (total - self._step),
-                "device": self.device,
-            }
-        )
-
-
-class CancelCallback(keras.callbacks.Callback):
-    """Stops training (and any evaluation) within one step once ``event`` is set; ``cancelled`` says if it
-    did."""
-
-    def __init__(self, event: threading.Event) -> None:
-        super().__init__()
-        self.event = event
-        self.cancelled = False
-
-    def _check(self) -> None:
-        if self.event.is_set():
-            self.cancelled = True
-            self.model.stop_training = True
-            self.model.stop_evaluating = True
-
-    def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-        self._check()
-
-    def on_test_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-        self._check()
-
-
-def sampling_probabilities(labels: np.ndarray, lesion_index: np.ndarray, balanced: bool) -> np.ndarray:
-    """Per-patch sampling probabilities.
-
-    Balanced: each grade gets half of the draws and, within a grade, every lesion the same share however many
-    patches it has; otherwise uniform over patches.
+    One intra-op pool as wide as the cores (the convolutions parallelise inside each op) and two inter-op
+    threads (the graph of one step is mostly a chain; a wider inter-op pool only oversubscribes the cores,
+    which showed as a third of the CPU time spent in the kernel).  TensorFlow accepts this only before its
+    first op; later calls keep what is set.
     """
-    n = len(labels)
-    if not balanced:
-        return np.full(n, 1.0 / n)
-    weights = np.zeros(n)
-    classes = np.unique(labels)
-    for label in classes:
-        in_class = labels == label
-        lesions, counts = np.unique(lesion_index[in_class], return_counts=True)
-        per_patch = dict(zip(lesions.tolist(), (1.0 / (len(lesions) * counts)).tolist(), strict=True))
-        weights[in_class] = [per_patch[i] for i in lesion_index[in_class].tolist()]
-    return weights / weights.sum()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    with contextlib.suppress(RuntimeError):
+        tf.config.threading.set_intra_op_parallelism_threads(cores)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, cores))
+    return cores
 
 
-class BatchSequence(keras.utils.PyDataset):
-    """``iterations`` augmented training batches; batch ``i`` is drawn with ``default_rng([seed, i])``.
+def learning_rate_schedule(
+    settings: Mapping[str, Any], iterations: int
+) -> keras.optimizers.schedules.LearningRateSchedule:
+    """The learning rate per step.
 
-    ``draws`` counts how often each training patch went into a batch: the audit trail that shows which patches
-    (and so which lesions) training saw.
+    ``exponential``: the paper's ``learning_rate·decay_rate^⌊step/decay_steps⌋``.  ``warmup_cosine``: a
+    linear warm-up over ``warmup_fraction`` of the run to ``learning_rate``, then a cosine decay to zero at
+    the last step; a short run needs a larger rate than the paper's to move at all and a decay to settle.
     """
-
-    def __init__(
-        self,
-        patches: np.ndarray,
-        labels: np.ndarray,
-        probabilities: np.ndarray,
-        batch_size: int,
-        iterations: int,
-        seed: int,
-        augmentation: Mapping[str, Any],
-    ) -> None:
-        super().__init__(workers=1, use_multiprocessing=False)
-        self.patches = patches
-        self.labels = labels
-        self.probabilities = probabilities
-        self.batch_size = int(batch_size)
-        self.iterations = int(iterations)
-        self.seed = int(seed)
-        self.augmentation = augmentation
-        self._drawn: dict[int, np.ndarray] = {}
-
-    def __len__(self) -> int:
-        return self.iterations
-
-    @property
-    def draws(self) -> np.ndarray:
-        """Per training patch, the number of times it went into one of the batches fetched so far."""
-        drawn = list(self._drawn.values())
-        return (
-            np.bincount(np.concatenate(drawn), minlength=len(self.labels))
-            if drawn
-            else np.zeros(len(self.labels), dtype=np.int64)
+    kind = str(settings["schedule"])
+    if kind == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(
+            initial_learning_rate=float(settings["learning_rate"]),
+            decay_steps=int(settings["decay_steps"]),
+            decay_rate=float(settings["decay_rate"]),
+            staircase=True,
         )
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        chosen = np.random.default_rng([self.seed, index]).choice(
-            len(self.labels), size=self.batch_size, p=self.probabilities
+    if kind == "warmup_cosine":
+        warmup = max(1, round(float(settings["warmup_fraction"]) * iterations))
+        return keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0,
+            decay_steps=max(1, iterations - warmup),
+            warmup_target=float(settings["learning_rate"]),
+            warmup_steps=warmup,
         )
-        self._drawn[index] = chosen  # Keras may fetch a batch twice (it peeks at the first): count it once
-        rng = np.random.default_rng([self.seed, index, 1])
-        return augment(self.patches[chosen], rng, self.augmentation), self.labels[chosen]
+    raise ModelError(f"unknown training.schedule {kind!r}; expected exponential or warmup_cosine")
 
 
-def compile_model(model: keras.Model, config: Mapping[str, Any]) -> None:
-    """Adam with the paper's decayed learning rate; sparse cross-entropy on (low, high)."""
+def compile_model(model: keras.Model, config: Mapping[str, Any], iterations: int) -> None:
+    """Adam with the config's learning-rate schedule; sparse cross-entropy on (low, high)."""
     settings = config["training"]
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        initial_learning_rate=float(settings["learning_rate"]),
-        decay_steps=int(settings["decay_steps"]),
-        decay_rate=float(settings["decay_rate"]),
-        staircase=True,
-    )
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=schedule),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate_schedule(settings, iterations)),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         jit_compile=bool(settings["jit_compile"]),
@@ -288,8 +201,8 @@ def train(
     iterations
         Training steps (the profile's ``iterations``).
     callbacks
-        Keras callbacks, e.g. :class:`ProgressCallback` and :class:`CancelCallback`.  A cancel returns the
-        model as trained so far; the caller decides whether to keep it.
+        Keras callbacks, e.g. :class:`hccdesk.learn.progress.ProgressCallback`.  A cancel returns the model
+        as trained so far; the caller decides whether to keep it.
     """
     patches = np.asarray(patches, dtype=np.float32)
     labels = np.asarray(labels, dtype=np.int64)
@@ -298,20 +211,19 @@ def train(
         raise InputError("train needs the same positive number of patches, labels and lesion indices")
     if not set(np.unique(labels).tolist()) <= {0, 1}:
         raise InputError("labels must be 0 (low grade) or 1 (high grade)")
+    configure_threads()
     configure_device()
     seed_everything(seed)
     normalizer = fit_normalizer(patches)
     settings = config["training"]
-    sequence = BatchSequence(
-        normalizer.apply(patches),
-        labels,
-        sampling_probabilities(labels, lesion_index, bool(settings["balanced"])),
-        int(settings["batch_size"]),
-        int(iterations),
-        seed,
-        settings["augment"],
+    probabilities = sampling_probabilities(
+        labels, lesion_index, bool(settings["balanced"]), str(settings["lesion_weight"])
     )
+    batches = draw_batches(probabilities, int(settings["batch_size"]), int(iterations), seed)
+    dataset = training_dataset(normalizer.apply(patches), labels, batches, seed, settings["augment"])
     model = build_model(config)
-    compile_model(model, config)
-    model.fit(sequence, epochs=1, verbose=0, shuffle=False, callbacks=list(callbacks))
-    return TrainedModel(model=model, normalizer=normalizer, config=dict(config), draws=sequence.draws)
+    compile_model(model, config, int(iterations))
+    model.fit(dataset, epochs=1, verbose=0, shuffle=False, callbacks=list(callbacks))
+    steps_run = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    draws = np.bincount(batches[:steps_run].ravel(), minlength=len(labels))
+    return TrainedModel(model=model, normalizer=normalizer, config=dict(config), draws=draws)

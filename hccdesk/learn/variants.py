@@ -20,6 +20,9 @@ DIMS: tuple[str, ...] = ("2d", "3d")
 HEADS: tuple[str, ...] = ("local", "nonlocal", "concat", "dcca", "common", "individual", "cifa")
 VARIANTS: tuple[str, ...] = tuple(f"{dims}-{head}" for dims in DIMS for head in HEADS)
 """``{2d,3d}-{local,nonlocal,concat,dcca,common,individual,cifa}``: the 14 rows of the paper's Tables 1–2."""
+BASELINES: tuple[str, ...] = ("radiomics",)
+"""Variants that are not in the paper, run and shown beside its rows: ``radiomics`` (:mod:`hccdesk.radiomics`,
+no network)."""
 
 PROFILES: dict[str, dict[str, Any]] = {
     "paper": {
@@ -53,10 +56,10 @@ def load_variant(name: str) -> dict[str, Any]:
     Raises
     ------
     ModelError
-        If the name is not one of :data:`VARIANTS` or its file is unreadable.
+        If the name is not one of :data:`VARIANTS` or :data:`BASELINES`, or its file is unreadable.
     """
-    if name not in VARIANTS:
-        raise ModelError(f"unknown variant {name!r}; choose one of: {', '.join(VARIANTS)}")
+    if name not in VARIANTS + BASELINES:
+        raise ModelError(f"unknown variant {name!r}; choose one of: {', '.join(VARIANTS + BASELINES)}")
     path = models_dir() / f"{name}.json"
     try:
         config = json.loads(path.read_text(encoding="utf-8"))

@@ -30,8 +30,9 @@ def test_flops_of_3d_nonlocal_by_hand() -> None:
 def test_fusion_head_adds_its_projections() -> None:
     concat = forward_flops(build_model(load_variant("2d-concat")))
     cifa = forward_flops(build_model(load_variant("2d-cifa")))
-    # concat classifies 128 features; cifa projects 2 x 64 features onto 32 directions, classifies 64
-    assert cifa - concat == 2 * (2 * 64 * 32) + 2 * 64 * 2 - 2 * 128 * 2
+    # concat classifies 128 features; cifa projects each 64-d feature onto its 16 common directions and onto
+    # their span (a 64x64 projector), then classifies 16 + 16 common coordinates and two 64-d individual parts
+    assert cifa - concat == 2 * (2 * 64 * 16 + 2 * 64 * 64) + 2 * 160 * 2 - 2 * 128 * 2
 
 
 def test_bench_train_prints_its_ratio(capsys: pytest.CaptureFixture[str]) -> None:
@@ -42,6 +43,7 @@ def test_bench_train_prints_its_ratio(capsys: pytest.CaptureFixture[str]) -> Non
     (row,) = report["variants"]
     assert row["variant"] == "2d-local" and row["batch_size"] == 64
     assert row["ratio"] == pytest.approx(row["gflops"] / report["matmul_gflops"])
+    assert row["fit_step_ms"] > 0
 
 
 def test_bench_train_refuses_unknown_variants(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,4 @@
-"""Patch extraction from a lesion box, normalisation and augmentation."""
+"""Patch extraction from a lesion box: the patch grid, centres, standardisation and normalisation."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from hccdesk.errors import InputError
 from hccdesk.learn.patches import (
     ArrayImages,
     Normalizer,
-    augment,
     cut_lesion_patches,
     extract_lesion_patches,
     fit_normalizer,
 )
 from hccdesk.learn.variants import load_variant, with_overrides
 from hccdesk.store.records import Box
+
+RAW = {"patches.standardize": False}
+"""Raw intensities, for tests that read known values back out of the patches."""
 
 
 class RecordingImages(ArrayImages):
@@ -49,14 +51,17 @@ def test_3d_patches_cover_the_box_and_read_only_its_neighbourhood() -> None:
     # ceil((45 + 4) / 1.5) = 33 rows and columns -> origins 0, 8, 16, 17
     assert patches.shape == (3 * 4 * 4, 16, 16, 16, 1)
     assert patches.dtype == np.float32
-    ((phase, region),) = images.regions
-    assert phase == "arterial"
+    # one read for the patches (box + margin + interpolation voxel), one for the standardisation shell
+    ((phase, region), (shell_phase, shell)) = images.regions
+    assert phase == shell_phase == "arterial"
     for axis, (lo, hi) in enumerate(zip(box.lower, box.upper, strict=True)):
         assert lo - 2 <= region[axis].start <= lo and hi <= region[axis].stop <= hi + 2
+        grow = int(np.ceil(config["patches"]["reference_mm"] / images.spacing[axis]))
+        assert (shell[axis].start, shell[axis].stop) == (max(lo - grow, 0), hi + grow)
 
 
 def test_2d_patches_come_from_axial_slices_inside_the_box() -> None:
-    config = load_variant("2d-local")
+    config = with_overrides(load_variant("2d-local"), RAW)
     arrays = {
         "arterial": np.broadcast_to(np.arange(40, dtype=np.float32)[:, None, None], (40, 120, 120)).copy()
     }
@@ -78,7 +83,9 @@ def test_patch_centres_are_study_voxel_coordinates(variant: str) -> None:
     k, j, i = np.meshgrid(*(np.arange(n, dtype=np.float64) for n in (40, 120, 120)), indexing="ij")
     ramp = (weights[0] * k + weights[1] * j + weights[2] * i).astype(np.float32)
     images = ArrayImages({"arterial": ramp}, (4.0, 1.5, 1.5))
-    result = cut_lesion_patches(images, Box(10, 30, 40, 20, 60, 70), load_variant(variant))
+    result = cut_lesion_patches(
+        images, Box(10, 30, 40, 20, 60, 70), with_overrides(load_variant(variant), RAW)
+    )
     assert result.centres.shape == (len(result), 3)
     np.testing.assert_allclose(
         result.patches.mean(axis=tuple(range(1, result.patches.ndim))), result.centres @ weights, atol=1e-4
@@ -97,7 +104,7 @@ def test_small_lesion_at_the_image_edge_is_padded_to_one_patch() -> None:
 
 def test_all_phases_as_channels_and_missing_phase() -> None:
     config = with_overrides(
-        load_variant("3d-cifa"), {"patches.phases": ["pre", "arterial", "portal", "delayed"]}
+        load_variant("3d-cifa"), {**RAW, "patches.phases": ["pre", "arterial", "portal", "delayed"]}
     )
     study = _study()
     patches = extract_lesion_patches(ArrayImages(study, (4.0, 1.5, 1.5)), Box(10, 30, 40, 16, 50, 60), config)
@@ -129,22 +136,6 @@ def test_normalizer_is_fitted_on_training_patches_and_round_trips() -> None:
     assert np.all(constant.apply(np.full((1, 4, 4, 1), 7.0)) == 0.0)
     with pytest.raises(InputError):
         fit_normalizer(np.zeros((0, 4, 4, 1)))
-
-
-def test_augmentation_is_seeded_and_preserves_content() -> None:
-    settings = {"flips": True, "rot90": True, "jitter_scale": 0.0, "jitter_shift": 0.0}
-    batch = np.random.default_rng(2).standard_normal((8, 16, 16, 16, 1)).astype(np.float32)
-    a = augment(batch, np.random.default_rng(3), settings)
-    b = augment(batch, np.random.default_rng(3), settings)
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, batch)
-    # flips and 90° rotations only permute voxels
-    np.testing.assert_allclose(np.sort(a.reshape(8, -1), axis=1), np.sort(batch.reshape(8, -1), axis=1))
-    jitter = augment(
-        batch, np.random.default_rng(3), {**settings, "jitter_scale": 0.05, "jitter_shift": 0.05}
-    )
-    ratio = jitter.std(axis=(1, 2, 3, 4)) / batch.std(axis=(1, 2, 3, 4))
-    assert np.all(np.abs(ratio - 1.0) < 0.25) and not np.allclose(ratio, 1.0)
 
 
 def test_real_study_images_from_the_phantom_project(small_cohort_template: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from hccdesk.learn.training import CancelCallback, ProgressCallback, TrainedModel, train  # noqa: E402
+from hccdesk.learn.progress import ProgressCallback  # noqa: E402
+from hccdesk.learn.training import TrainedModel, train  # noqa: E402
 from hccdesk.learn.variants import PROFILES, VARIANTS, load_variant, with_overrides  # noqa: E402
 
 from .conftest import Cohort  # noqa: E402
@@ -103,27 +103,23 @@ def test_balanced_sampling_draws_both_grades_equally(cohort_2d: Cohort) -> None:
 def test_progress_reports_and_cancel_stops_training(cohort_2d: Cohort) -> None:
     x, y, index = cohort_2d.training_arrays()
     reports: list[dict] = []
-    event = threading.Event()
-
-    def report(message: dict) -> None:
-        reports.append(message)
-        if message["step"] >= 10:
-            event.set()
-
-    model = train(
-        _config("2d-local"),
-        x,
-        y,
-        index,
-        seed=0,
-        iterations=PROFILES["paper"]["iterations"],
-        callbacks=(ProgressCallback(report, every_n=5), CancelCallback(event)),
+    total = PROFILES["paper"]["iterations"]
+    callback = ProgressCallback(
+        reports.append,
+        lambda: bool(reports) and reports[-1]["step"] >= 10,
+        total,
+        {"fold": 3},
+        report_interval_s=0.0,  # every step, so the cancel is seen right after step 10
+        cancel_interval_s=0.0,
     )
-    assert [r["step"] for r in reports] == [5, 10]
-    assert reports[0]["total"] == PROFILES["paper"]["iterations"]
-    assert {"loss", "accuracy", "eta_s", "device"} <= set(reports[0])
-    assert reports[0]["eta_s"] > 0 and reports[0]["device"].startswith(("CPU", "GPU"))
-    assert model.draws.sum() <= 12 * TEST_TRAINING["training.batch_size"]
+    model = train(_config("2d-nonlocal"), x, y, index, seed=0, iterations=total, callbacks=(callback,))
+    assert callback.was_cancelled
+    assert [r["step"] for r in reports] == list(range(1, 11))
+    first = reports[0]
+    assert first["steps"] == total and first["fold"] == 3 and first["type"] == "progress"
+    assert {"loss", "accuracy", "eta_s"} <= set(first) and first["eta_s"] > 0
+    assert 0.0 < first["attention_entropy"] <= first["attention_entropy_max"] + 1e-6
+    assert model.draws.sum() <= 11 * TEST_TRAINING["training.batch_size"]
 
 
 def test_bad_training_input_is_refused() -> None:

@@ -1,8 +1,11 @@
-"""The Keras callback that connects a training run to its job: progress messages out, cancel in.
+"""The one Keras callback of a training run: progress messages out, cancel in, through plain callables.
 
-Imported only inside worker processes (it imports Keras).  Keras 3 checks ``model.stop_training`` after every
-training step, so setting it from :meth:`JobCallback.on_train_batch_end` stops a fold within one step of the
-cancel flag being seen (engineering notes §2); ``stop_evaluating`` covers an evaluation in progress.
+It knows nothing of jobs (learn may not import jobs): the worker passes a ``report`` function (its message
+queue) and a ``cancelled`` function (its cancel flag); a test passes a list's ``append`` and a lambda.
+Keras 3 checks ``model.stop_training`` after every training step, so setting it from
+:meth:`ProgressCallback.on_train_batch_end` stops a fold within one step of the cancel flag being seen
+(docs/design/engineering.md §2); ``stop_evaluating`` covers an evaluation in progress.  With steps well under
+a second (docs/developer/model-training.md) a cancel therefore takes effect within a second.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any
 
 import keras
 
+from hccdesk.learn.layers import NonLocal
+
 PROGRESS_INTERVAL_S = 0.5
 """At most two progress messages a second: enough for a progress bar, cheap for a queue or a Dask channel."""
 CANCEL_CHECK_INTERVAL_S = 0.1
@@ -21,8 +26,9 @@ RECENT_WEIGHT = 0.1
 """Weight of the newest step in the reported loss and accuracy (an exponential average over ~10 steps)."""
 
 
-class JobCallback(keras.callbacks.Callback):
-    """Reports step, loss, accuracy (of the recent steps) and ETA; stops training once ``cancelled()``.
+class ProgressCallback(keras.callbacks.Callback):
+    """Reports step, loss, accuracy (of the recent steps), ETA and the non-local attention entropy; stops
+    training once ``cancelled()``.
 
     Parameters
     ----------
@@ -34,6 +40,12 @@ class JobCallback(keras.callbacks.Callback):
         The planned iteration count, for the ETA.
     context
         Keys added to every message (run id, repeat, fold, device, ...).
+    report_interval_s, cancel_interval_s
+        At most one message, and one read of the cancel flag, per interval.
+
+    A model with a non-local block adds ``attention_entropy`` (nats, mean over the last training batch's
+    query positions) and ``attention_entropy_max`` (log of the number of key positions, the value of
+    uniform attention): the sign that the block attends rather than averages.
     """
 
     def __init__(
@@ -41,13 +53,17 @@ class JobCallback(keras.callbacks.Callback):
         report: Callable[[dict[str, Any]], None],
         cancelled: Callable[[], bool],
         total_steps: int,
-        context: dict[str, Any],
+        context: dict[str, Any] | None = None,
+        report_interval_s: float = PROGRESS_INTERVAL_S,
+        cancel_interval_s: float = CANCEL_CHECK_INTERVAL_S,
     ) -> None:
         super().__init__()
         self._report = report
         self._cancelled = cancelled
         self._total = max(int(total_steps), 1)
-        self._context = context
+        self._context = dict(context or {})
+        self._report_interval = float(report_interval_s)
+        self._cancel_interval = float(cancel_interval_s)
         self._step = 0
         self._start = time.monotonic()
         self._last_report = -float("inf")
@@ -60,7 +76,7 @@ class JobCallback(keras.callbacks.Callback):
         self._start = time.monotonic()
 
     def _check_cancel(self, now: float) -> bool:
-        if now - self._last_check >= CANCEL_CHECK_INTERVAL_S:
+        if now - self._last_check >= self._cancel_interval:
             self._last_check = now
             if self._cancelled():
                 self.was_cancelled = True
@@ -92,7 +108,7 @@ class JobCallback(keras.callbacks.Callback):
         if self._check_cancel(now):
             self.model.stop_training = True
             return
-        if now - self._last_report >= PROGRESS_INTERVAL_S or self._step >= self._total:
+        if now - self._last_report >= self._report_interval or self._step >= self._total:
             self._last_report = now
             elapsed = now - self._start
             self._report(
@@ -104,8 +120,19 @@ class JobCallback(keras.callbacks.Callback):
                     "loss": self.recent.get("loss"),
                     "accuracy": self.recent.get("accuracy"),
                     "eta_s": elapsed / self._step * max(self._total - self._step, 0),
+                    **self.attention(),
                 }
             )
+
+    def attention(self) -> dict[str, float]:
+        """The attention entropy of the model's non-local block and its maximum (empty without one)."""
+        blocks = [layer for layer in self.model.layers if isinstance(layer, NonLocal)]
+        if not blocks:
+            return {}
+        return {
+            "attention_entropy": float(keras.ops.convert_to_numpy(blocks[0].entropy)),
+            "attention_entropy_max": float(keras.ops.convert_to_numpy(blocks[0].max_entropy)),
+        }
 
     def on_test_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self._check_cancel(time.monotonic()):
