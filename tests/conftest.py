@@ -9,14 +9,19 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("HCCDESK_SHARED", REPO.parent / "shared"))
-DICOM_CORPUS = SHARED / "dicom-corpus"
+DICOM_CORPUS = Path(os.environ.get("HCCDESK_DICOM_CORPUS", SHARED / "dicom-corpus"))
+DICOM_CORPUS_MISSING = (
+    f"real-scanner DICOM corpus not found (no expected.json in {DICOM_CORPUS}); it is not in the repository: "
+    "set HCCDESK_DICOM_CORPUS to its folder (where to get it: docs/developer/testing.md)"
+)
+"""The skip reason of every corpus test on a clone without the corpus, so the summary says what is missing."""
 
 
 @pytest.fixture(scope="session")
 def dicom_corpus() -> Path:
-    """The curated real-scanner DICOM corpus (``$HCCDESK_SHARED/dicom-corpus``) with its ``expected.json``."""
+    """The curated real-scanner DICOM corpus (``$HCCDESK_DICOM_CORPUS``) with its ``expected.json``."""
     if not (DICOM_CORPUS / "expected.json").exists():
-        pytest.skip(f"DICOM corpus not found at {DICOM_CORPUS} (set HCCDESK_SHARED)")
+        pytest.skip(DICOM_CORPUS_MISSING)
     return DICOM_CORPUS
 
 
