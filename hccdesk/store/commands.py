@@ -208,7 +208,10 @@ def _run_recover(args: argparse.Namespace) -> int:
             project.discard_recovery()
             print(f"deleted {pending.describe()}")
         else:
+            shown = len(project.warnings)
             project.recover()
+            for warning in project.warnings[shown:-1]:  # edits left out; the last one is the summary
+                _warn(warning)
             project.save()
             print(f"recovered and saved {pending.describe()}")
     return 0
