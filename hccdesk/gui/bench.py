@@ -119,6 +119,7 @@ def stall_during_training_ms(seconds: float = TRAIN_SECONDS) -> tuple[list[float
     from PySide6 import QtCore
 
     from hccdesk.gui.job_bridge import JobBridge
+    from hccdesk.jobs.messages import JobMessage, Progress
     from hccdesk.jobs.runner import start_train
     from hccdesk.phantom.demo import build_demo
     from hccdesk.store.project import Project
@@ -137,8 +138,8 @@ def stall_during_training_ms(seconds: float = TRAIN_SECONDS) -> tuple[list[float
                     stalls.append(max(0.0, 1000.0 * (now - last[0]) - TICK_MS))
                 last[0] = now
 
-            def saw(message: dict) -> None:
-                if message.get("type") == "progress" and not training[0]:
+            def saw(message: JobMessage) -> None:
+                if isinstance(message, Progress) and not training[0]:
                     training[0] = True  # measure from the first training step for ``seconds``
                     QtCore.QTimer.singleShot(int(seconds * 1000), bridge.cancel)
 

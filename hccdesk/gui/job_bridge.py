@@ -9,19 +9,28 @@ stall p99 < 50 ms).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6 import QtCore
+
+from hccdesk.jobs.messages import Finished, TaskEnded
+
+if TYPE_CHECKING:
+    from hccdesk.jobs.runner import JobHandle
+    from hccdesk.store.project import Project
 
 POLL_MS = 100
 
 
 class JobBridge(QtCore.QObject):
-    """Emits every message of ``handle``; ``finished`` carries the final ``{"type": "finished", ...}``."""
+    """Emits every message of ``handle`` (a :mod:`hccdesk.jobs.messages` object); ``finished`` carries the
+    final :class:`~hccdesk.jobs.messages.Finished`."""
 
-    message = QtCore.Signal(dict)
-    finished = QtCore.Signal(dict)
+    message = QtCore.Signal(object)
+    finished = QtCore.Signal(object)
     import_failed = QtCore.Signal(object)  # exception raised while storing results
 
-    def __init__(self, project, handle, parent: QtCore.QObject | None = None) -> None:
+    def __init__(self, project: Project, handle: JobHandle, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.project = project
         self.handle = handle
@@ -40,13 +49,13 @@ class JobBridge(QtCore.QObject):
         from hccdesk.jobs.runner import import_results
 
         for message in self.handle.poll():
-            if message.get("type") in ("fold_done", "finished"):
+            if isinstance(message, TaskEnded | Finished):
                 try:
                     import_results(self.project, message)
                 except Exception as error:  # shown by the owner; the job files stay
                     self.import_failed.emit(error)
             self.message.emit(message)
-            if message.get("type") == "finished":
+            if isinstance(message, Finished):
                 self._timer.stop()
                 self.finished.emit(message)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -19,7 +20,11 @@ from hccdesk.gui import cv_results
 from hccdesk.gui.dialogs import guarded, show_error
 from hccdesk.gui.document import ProjectDocument
 from hccdesk.gui.job_bridge import JobBridge
+from hccdesk.jobs.messages import Finished, JobMessage, Progress, Started, TaskEnded
 from hccdesk.store.records import RunRecord
+
+if TYPE_CHECKING:
+    from hccdesk.jobs.runner import JobHandle
 
 DEFAULT_VARIANT = "3d-cifa"
 TRAIN_PROFILE = "smoke"
@@ -47,18 +52,18 @@ def _duration(seconds: float) -> str:
 class JobPanel(QtWidgets.QWidget):
     """CV controls, progress and results; also runs Grade (and the training Grade may need first)."""
 
-    job_finished = QtCore.Signal(dict)
+    job_finished = QtCore.Signal(object)  # the job's Finished message
 
     def __init__(self, document: ProjectDocument, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._document = document
         self.bridge: JobBridge | None = None
-        self._after: Callable[[dict], None] | None = None
+        self._after: Callable[[Finished], None] | None = None
         self._started = 0.0
         self._specs = 0
         self._done = 0
-        self._curves: dict[tuple, pg.PlotDataItem] = {}
-        self._curve_data: dict[tuple, tuple[list[float], list[float]]] = {}
+        self._curves: dict[tuple[str, int, int], pg.PlotDataItem] = {}
+        self._curve_data: dict[tuple[str, int, int], tuple[list[float], list[float]]] = {}
         layout = QtWidgets.QHBoxLayout(self)
         layout.addWidget(self._build_controls())
         layout.addWidget(self._build_progress(), 1)
@@ -239,7 +244,9 @@ class JobPanel(QtWidgets.QWidget):
         if self.busy:
             raise JobError("another job is running; wait for it or press Cancel first")
 
-    def _follow(self, handle, specs: int, text: str, after: Callable[[dict], None] | None = None) -> None:
+    def _follow(
+        self, handle: JobHandle, specs: int, text: str, after: Callable[[Finished], None] | None = None
+    ) -> None:
         if self.bridge is not None:
             self.bridge.deleteLater()  # finished (the panel runs one job at a time)
         self.bridge = JobBridge(self._document.project, handle, self)
@@ -269,19 +276,18 @@ class JobPanel(QtWidgets.QWidget):
             self.bridge.wait()
 
     # --- job messages ------------------------------------------------------------------------------------
-    def _message(self, message: dict) -> None:
-        kind = message.get("type")
-        if kind == "started":
-            repeat, fold = message.get("repeat", 0) + 1, message.get("fold", 0) + 1
-            where = f"repeat {repeat}, fold {fold} on {message.get('device', '?')}"
-            self.status_label.setText(f"{message.get('variant', '')}: {where}")
-        elif kind == "progress":
-            step, steps = int(message.get("step", 0)), max(int(message.get("steps", 1)), 1)
-            self.fold_bar.setValue(round(100 * step / steps))
-            self._progress(self._done + step / steps)
-            if message.get("loss") is not None:
-                self._add_loss(message, step, float(message["loss"]))
-        elif kind in ("fold_done", "fold_cancelled", "fold_failed", "grade_done"):
+    def _message(self, message: JobMessage) -> None:
+        if isinstance(message, Started) and message.task.kind != "grade":
+            task = message.task
+            where = f"repeat {task.repeat + 1}, fold {task.fold + 1} on {message.device}"
+            self.status_label.setText(f"{task.variant}: {where}")
+        elif isinstance(message, Progress):
+            steps = max(message.steps, 1)
+            self.fold_bar.setValue(round(100 * message.step / steps))
+            self._progress(self._done + message.step / steps)
+            if message.loss is not None:
+                self._add_loss(message, message.step, message.loss)
+        elif isinstance(message, TaskEnded):
             self._done += 1
             self._progress(self._done)
 
@@ -294,8 +300,9 @@ class JobPanel(QtWidgets.QWidget):
             f"{int(done)} of {self._specs} task(s) done · elapsed {_duration(elapsed)} · ETA {_duration(eta)}"
         )
 
-    def _add_loss(self, message: dict, step: int, loss: float) -> None:
-        key = (message.get("run_id"), message.get("repeat"), message.get("fold"))
+    def _add_loss(self, message: Progress, step: int, loss: float) -> None:
+        task = message.task
+        key = (task.record_id, task.repeat, task.fold)
         xs, ys = self._curve_data.setdefault(key, ([], []))
         xs.append(step)
         ys.append(loss)
@@ -307,8 +314,8 @@ class JobPanel(QtWidgets.QWidget):
             self._curves[key] = curve
         curve.setData(xs, ys)
 
-    def _finished(self, message: dict) -> None:
-        status, reason = message.get("status", ""), message.get("reason", "")
+    def _finished(self, message: Finished) -> None:
+        status, reason = message.status, message.reason
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         elapsed = _duration(time.monotonic() - self._started)
@@ -316,10 +323,10 @@ class JobPanel(QtWidgets.QWidget):
         if status == "done":
             self.overall_bar.setValue(100)
         after, self._after = self._after, None
-        self.refresh_runs(select=message.get("record_ids", []) if message.get("kind") == "cv" else None)
+        self.refresh_runs(select=list(message.record_ids) if message.kind == "cv" else None)
         self.job_finished.emit(message)
         if status == "failed":
-            show_error(self, "Job failed", JobError(f"the {message.get('kind', '')} job failed: {reason}"))
+            show_error(self, "Job failed", JobError(message.failure()))
         elif status == "done" and after is not None:
             after(message)
 

@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hccdesk.store.project import Project
+    from hccdesk.store.records import RunRecord
 
 
 def _run(
-    project: Any,
+    project: Project,
     variant: str,
     folds: int,
     repeats: int,
     profile: str | None,
     iterations: int | None,
     seed: int,
-) -> tuple[Any, float]:
+) -> tuple[RunRecord, float]:
     from hccdesk.errors import JobError
     from hccdesk.jobs.runner import import_results, start_cv
 
@@ -42,7 +46,7 @@ def _run(
     return project.runs[handle.record_ids[0]], seconds
 
 
-def _accuracy(run: Any, repeats: int | None = None) -> float:
+def _accuracy(run: RunRecord, repeats: int | None = None) -> float:
     values = [f["accuracy"] for f in run.folds if repeats is None or f["repeat"] < repeats]
     return sum(values) / len(values)
 

@@ -17,11 +17,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hccdesk.jobs.messages import JOB_NAMES
+
 if TYPE_CHECKING:
     from hccdesk.jobs.dispatch import Dispatcher
+    from hccdesk.jobs.messages import Finished, JobMessage
     from hccdesk.jobs.runner import JobHandle
     from hccdesk.store.project import Project
-    from hccdesk.store.records import RunRecord
+    from hccdesk.store.records import Prediction, RunRecord
 
 EXIT_CANCELLED = 130
 
@@ -58,31 +61,39 @@ def _dispatcher(args: argparse.Namespace) -> Dispatcher:
     return DaskPool(args.dask, args.workers) if args.dask else LocalPool(args.workers)
 
 
-def follow(project: Project, handle: JobHandle, total: int) -> str:
-    """Wait for the job, importing every result as it lands; save at the end; return the status."""
+def follow(project: Project, handle: JobHandle, total: int) -> Finished:
+    """Wait for the job, importing every result as it lands; save if anything was stored; return its end.
+
+    A job that stored nothing (a failed or cancelled grading or training) leaves ``project.h5`` untouched.
+    """
     from hccdesk.jobs.cli_progress import CliProgress
+    from hccdesk.jobs.messages import Finished
     from hccdesk.jobs.runner import import_results
 
+    ends: list[Finished] = []
     with CliProgress(total) as progress:
 
-        def on_message(message: dict[str, Any]) -> None:
+        def on_message(message: JobMessage) -> None:
             progress.show(message)
             import_results(project, message)
+            if isinstance(message, Finished):
+                ends.append(message)
 
-        status = handle.wait(on_message)
+        handle.wait(on_message)
     import_results(project, handle)
-    project.save()
-    return status
+    if project.dirty:
+        project.save()
+    return ends[-1]
 
 
-def finish_status(handle: JobHandle, what: str) -> int:
+def exit_status(finished: Finished) -> int:
     """The exit status of a followed job; a failed job raises its one-line reason."""
     from hccdesk.errors import JobError
 
-    if handle.status == "failed":
-        raise JobError(f"{what} failed: {handle.reason}; it is stored as failed, nothing else changed")
-    if handle.status == "cancelled":
-        print(f"hccdesk: {what} cancelled; finished work was kept", file=sys.stderr)
+    if finished.status == "failed":
+        raise JobError(finished.failure())
+    if finished.status == "cancelled":
+        print(f"hccdesk: {JOB_NAMES[finished.kind]} cancelled; finished work was kept", file=sys.stderr)
         return EXIT_CANCELLED
     return 0
 
@@ -117,12 +128,12 @@ def run_cv(args: argparse.Namespace) -> int:
             replay=args.replay,
         )
         first = project.runs[handle.record_ids[0]].config
-        follow(project, handle, len(variants) * int(first["folds"]) * int(first["repeats"]))
+        finished = follow(project, handle, len(variants) * int(first["folds"]) * int(first["repeats"]))
         runs = [project.runs[i] for i in handle.record_ids]
         if args.json != "-":
             print(runs_summary_table(runs))
         write_json(args.json, cv_json(runs))
-        return finish_status(handle, "cross-validation")
+        return exit_status(finished)
 
 
 def _reusable(project: Project, variant: str, wanted: dict[str, Any]) -> RunRecord | None:
@@ -173,9 +184,9 @@ def run_compare(args: argparse.Namespace) -> int:
                 args.iterations,
                 dispatcher=_dispatcher(args),
             )
-            follow(project, handle, len(missing) * args.folds * args.repeats)
+            finished = follow(project, handle, len(missing) * args.folds * args.repeats)
             runs |= {project.runs[i].variant: project.runs[i] for i in handle.record_ids}
-            status = finish_status(handle, "cross-validation")
+            status = exit_status(finished)
         protocol = f"{args.folds} folds × {args.repeats} repeats, profile {profile} ({iterations} iterations)"
         print(paper_table(args.table, runs, protocol, cohort_note(args.project)))
         write_json(args.json, cv_json([runs[v] for v in variants if v in runs]))
@@ -194,8 +205,7 @@ def run_train(args: argparse.Namespace) -> int:
             args.iterations,
             overrides=parse_overrides(args.overrides),
         )
-        follow(project, handle, 1)
-        code = finish_status(handle, "training")
+        code = exit_status(follow(project, handle, 1))
         if handle.status == "done":
             model = project.models[handle.record_ids[0]]
             print(
@@ -211,12 +221,11 @@ def run_grade(args: argparse.Namespace) -> int:
 
     with open_project(args.project) as project:
         handle = start_grade(project, args.lesions, run_id=args.run, model_id=args.model)
-        follow(project, handle, 1)
-        code = finish_status(handle, "grading")
+        code = exit_status(follow(project, handle, 1))
         if handle.status != "done":
             return code
         source = handle.record_ids[0]
-        latest = {}
+        latest: dict[str, Prediction] = {}
         for p in project.predictions():
             if p.model_id == source:
                 latest.setdefault(p.lesion_id, p)

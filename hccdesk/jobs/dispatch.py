@@ -1,8 +1,9 @@
 """Pluggable dispatch of job specs: a local spawn pool, or a Dask distributed cluster.
 
 A fold is an independent unit of work with a JSON spec (engineering notes §6), so dispatch only has to start
-specs, pass progress back, and say when workers are gone.  Both backends give the same messages (see
-:mod:`hccdesk.jobs.worker`), so the runner does not know which one it drives.
+specs, pass progress back, and say when workers are gone.  Both backends give the same typed messages (see
+:mod:`hccdesk.jobs.messages`; they cross the process boundary as JSON-safe dicts), so the runner does not
+know which one it drives.
 
 ``LocalPool`` (the default) starts ``multiprocessing.get_context("spawn")`` processes that pull specs from a
 task queue: one worker on a CPU machine (TensorFlow already uses every core for one model), one per GPU when
@@ -21,14 +22,12 @@ import signal
 import subprocess
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Protocol
 
 from hccdesk.errors import InputError
+from hccdesk.jobs.messages import JobMessage, TaskEnded, from_dict, to_dict
 
-FINAL_TYPES = frozenset(
-    {"fold_done", "fold_cancelled", "fold_failed", "grade_done", "grade_cancelled", "grade_failed"}
-)
-"""Message types that end one spec; every spec ends with exactly one of them unless its worker dies."""
 CANCEL_GRACE_S = 10.0
 """After a cancel, a local worker that has not stopped by itself within this time is terminated."""
 
@@ -38,7 +37,7 @@ class Dispatcher(Protocol):
 
     def start(self, specs: list[dict[str, Any]]) -> None: ...
 
-    def drain(self) -> list[dict[str, Any]]:
+    def drain(self) -> list[JobMessage]:
         """Messages received since the last call, without blocking."""
         ...
 
@@ -78,6 +77,12 @@ def describe_exit(pid: int | None, code: int | None) -> str:
     return f"worker process {pid} exited with status {code}"
 
 
+def _worker_log(spec: dict[str, Any], index: int) -> tuple[str, str]:
+    """Where local worker ``index`` writes its stderr: absolute, and as the project names it."""
+    name = f"{spec['job_dir']}/worker-{index}.log"
+    return str(Path(spec["project_folder"], name)), name
+
+
 class LocalPool:
     """Spawn worker processes on this machine that pull specs from a shared task queue.
 
@@ -93,14 +98,16 @@ class LocalPool:
         self._workers = workers
         self._processes: list[multiprocessing.process.BaseProcess] = []
         self._cancelled_at: float | None = None
+        ctx = multiprocessing.get_context("spawn")
+        self._context = ctx
+        self._messages: multiprocessing.queues.Queue[dict[str, Any] | None] = ctx.Queue()
+        self._tasks: multiprocessing.queues.Queue[dict[str, Any] | None] = ctx.Queue()
+        self._cancel = ctx.Event()
 
     def start(self, specs: list[dict[str, Any]]) -> None:
         from hccdesk.jobs.worker import serve
 
-        ctx = multiprocessing.get_context("spawn")
-        self._messages = ctx.Queue()
-        self._cancel = ctx.Event()
-        self._tasks = ctx.Queue()
+        ctx = self._context
         gpus = gpu_count()
         count = min(self._workers or max(gpus, 1), max(len(specs), 1))
         for spec in specs:
@@ -109,9 +116,10 @@ class LocalPool:
             self._tasks.put(None)
         for index in range(count):
             gpu = index % gpus if gpus else None
+            log = _worker_log(specs[0], index) if specs else None
             process = ctx.Process(
                 target=serve,
-                args=(self._tasks, self._messages, self._cancel, gpu),
+                args=(self._tasks, self._messages, self._cancel, gpu, log),
                 name=f"hccdesk-worker-{index}",
             )
             process.daemon = True
@@ -122,13 +130,15 @@ class LocalPool:
     def pids(self) -> list[int]:
         return [p.pid for p in self._processes if p.pid is not None]
 
-    def drain(self) -> list[dict[str, Any]]:
-        out = []
+    def drain(self) -> list[JobMessage]:
+        out: list[JobMessage] = []
         while True:
             try:
-                out.append(self._messages.get_nowait())
+                data = self._messages.get_nowait()
             except queue.Empty:
                 return out
+            if data is not None:
+                out.append(from_dict(data))
 
     def cancel(self) -> None:
         if self._cancelled_at is None:
@@ -169,7 +179,8 @@ class LocalPool:
 def run_dask_task(spec: dict[str, Any], channel: str) -> dict[str, Any]:
     """Run a spec as a Dask task: progress via a distributed ``Queue``, cancel via a distributed ``Event``.
 
-    The final message is the task's result (the runner collects it from the future).
+    The task's end (a :class:`~hccdesk.jobs.messages.TaskEnded` as a dict) is the task's result, which the
+    runner collects from the future.
     """
     from distributed import Event, Queue
 
@@ -178,11 +189,11 @@ def run_dask_task(spec: dict[str, Any], channel: str) -> dict[str, Any]:
     progress = Queue(f"{channel}-progress")
     cancel = Event(f"{channel}-cancel")
 
-    def report(message: dict[str, Any]) -> None:
-        if message["type"] not in FINAL_TYPES:
-            progress.put(message)
+    def report(message: JobMessage) -> None:
+        if not isinstance(message, TaskEnded):
+            progress.put(to_dict(message))
 
-    return run_spec(spec, report, cancel.is_set)
+    return to_dict(run_spec(spec, report, cancel.is_set))
 
 
 class DaskPool:
@@ -232,14 +243,14 @@ class DaskPool:
             for index, spec in enumerate(specs)
         ]
 
-    def drain(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = list(self._progress.get(batch=True))
+    def drain(self) -> list[JobMessage]:
+        out = [from_dict(data) for data in self._progress.get(batch=True)]
         for index, future in enumerate(self._futures):
             if index in self._collected or not future.done():
                 continue
             self._collected.add(index)
             if future.status == "finished":
-                out.append(future.result())
+                out.append(from_dict(future.result()))
             elif self._lost is None:
                 error = future.exception() if future.status == "error" else future.status
                 self._lost = f"Dask task {future.key} failed: {error}".splitlines()[0]

@@ -14,23 +14,26 @@ the latest final model, whichever was created last.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hccdesk.errors import InputError, ModelError
 from hccdesk.store.records import Prediction
 
+if TYPE_CHECKING:
+    from hccdesk.store.project import Project
+
 RUN_PREFIX = "run:"
 
 
-def _resolve(project: Any, relative: str) -> Path:
+def _resolve(project: Project, relative: str) -> Path:
     path = Path(relative)
     return path if path.is_absolute() else Path(project.folder) / path
 
 
 def ensemble_members(
-    project: Any, run_id: str | None = None, model_id: str | None = None
+    project: Project, run_id: str | None = None, model_id: str | None = None
 ) -> tuple[str, list[Path]]:
     """The prediction source id and the absolute paths of its ``.keras`` members.
 
@@ -56,7 +59,7 @@ def ensemble_members(
             [_resolve(project, p) for _, p in sorted(run.model_files.items())],
         )
     else:
-        model = project.models.get(model_id)
+        model = project.models.get(str(model_id))
         if model is None:
             raise InputError(f"no model {model_id!r} in this project; see `hccdesk runs list`")
         source, paths = str(model_id), [_resolve(project, model.path)]
@@ -66,7 +69,7 @@ def ensemble_members(
     return source, paths
 
 
-def default_source(project: Any) -> tuple[str | None, str | None]:
+def default_source(project: Project) -> tuple[str | None, str | None]:
     """``(run_id, None)`` or ``(None, model_id)``: the newest run with fold models or final model."""
     candidates: list[tuple[str, int, str]] = []
     candidates += [

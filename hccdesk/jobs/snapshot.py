@@ -2,6 +2,8 @@
 
 The owner writes it when the job starts, so later edits in the app do not leak into a running job and the
 job's inputs can be audited: its ``hash`` (SHA-256 of the lesion rows) is stored in the run's config.
+The file names no folder: whoever reads it knows the project folder it lies in (a worker from its spec), so no
+absolute path of the user's disk is stored in the project.
 Workers never open the project itself (one writer); they read ``images/<study>.h5`` read-only through
 :meth:`hccdesk.store.images.StudyImages.open`.  No patient identity is involved: patient ids are the
 project's pseudonyms.
@@ -14,10 +16,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hccdesk.jobs.spec import read_json, write_json
 from hccdesk.store.records import Box, grade_label
+
+if TYPE_CHECKING:
+    from hccdesk.store.project import Project
 
 FORMAT = "hccdesk-snapshot"
 
@@ -52,7 +57,7 @@ class Snapshot:
         return {i: lesion.y for i, lesion in self.lesions.items() if lesion.grade is not None}
 
 
-def build_snapshot(project: Any, lesion_ids: Iterable[str] | None = None) -> dict[str, Any]:
+def build_snapshot(project: Project, lesion_ids: Iterable[str] | None = None) -> dict[str, Any]:
     """The snapshot of ``lesion_ids`` (default: every graded lesion) as JSON-ready data."""
     if lesion_ids is None:
         chosen = [lesion for lesion in project.lesions.values() if lesion.grade is not None]
@@ -69,21 +74,17 @@ def build_snapshot(project: Any, lesion_ids: Iterable[str] | None = None) -> dic
         for lesion in sorted(chosen, key=lambda lesion: lesion.id)
     ]
     digest = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
-    return {
-        "format": FORMAT,
-        "project_folder": str(Path(project.folder).resolve()),
-        "lesions": rows,
-        "hash": digest,
-    }
+    return {"format": FORMAT, "lesions": rows, "hash": digest}
 
 
-def write_snapshot(project: Any, path: Path, lesion_ids: Iterable[str] | None = None) -> Snapshot:
+def write_snapshot(project: Project, path: Path, lesion_ids: Iterable[str] | None = None) -> Snapshot:
     data = build_snapshot(project, lesion_ids)
     write_json(path, data)
-    return parse_snapshot(data)
+    return parse_snapshot(data, Path(project.folder))
 
 
-def parse_snapshot(data: dict[str, Any]) -> Snapshot:
+def parse_snapshot(data: dict[str, Any], project_folder: Path) -> Snapshot:
+    """The snapshot of the project at ``project_folder`` (older snapshots' stored folder is ignored)."""
     if data.get("format") != FORMAT:
         raise ValueError("not an hccdesk snapshot")
     lesions = {
@@ -96,8 +97,8 @@ def parse_snapshot(data: dict[str, Any]) -> Snapshot:
         )
         for row in data["lesions"]
     }
-    return Snapshot(project_folder=Path(data["project_folder"]), lesions=lesions, hash=data["hash"])
+    return Snapshot(project_folder=Path(project_folder), lesions=lesions, hash=data["hash"])
 
 
-def read_snapshot(path: Path) -> Snapshot:
-    return parse_snapshot(read_json(path))
+def read_snapshot(path: Path, project_folder: Path) -> Snapshot:
+    return parse_snapshot(read_json(path), project_folder)

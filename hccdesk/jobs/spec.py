@@ -4,18 +4,20 @@ A spec carries everything a worker on any machine needs besides the data snapsho
 full config, the iteration count and seed, and which lesions to train on and to predict.  Specs hold only
 plain types, so the same spec travels through a ``multiprocessing`` queue, a Dask task or a JSON file.
 
-Paths: ``job_dir`` is the job folder where the worker writes its files (a fold's ``r{r}f{f}.json`` result
-and ``r{r}f{f}.keras`` model under ``<job_dir>/<run_id>/``); ``snapshot`` is the snapshot JSON.  A remote
-Dask worker must see both at the same paths (a shared file system), as well as the project's
-``images/*.h5``.
+Paths: ``job_dir`` (the job folder where the worker writes its files: a fold's ``r{r}f{f}.json`` result and
+``r{r}f{f}.keras`` model under ``<job_dir>/<run_id>/``), ``snapshot`` (the snapshot JSON) and a grading's
+``model_paths`` are relative to ``project_folder``.  Only the spec in flight carries ``project_folder``; the
+copy stored in the job's ``job.json`` (:func:`stored_dict`) leaves it out, so the project never records
+where the user's disk keeps it and a moved project still reads its job folders.  A remote Dask worker must
+see the project at the same absolute path (a shared file system).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hccdesk.evaluation.splits import fold_key
 
@@ -29,7 +31,8 @@ class FoldSpec:
     training profile; ``seed`` seeds the network initialisation and the batch order.
     """
 
-    kind: str
+    kind: Literal["cv", "train"]
+    project_folder: str
     job_dir: str
     run_id: str
     variant: str
@@ -48,8 +51,16 @@ class FoldSpec:
         return "model" if self.kind == "train" else fold_key(self.repeat, self.fold)
 
     @property
+    def job_path(self) -> Path:
+        return Path(self.project_folder) / self.job_dir
+
+    @property
+    def snapshot_path(self) -> Path:
+        return Path(self.project_folder) / self.snapshot
+
+    @property
     def out_dir(self) -> Path:
-        return Path(self.job_dir) / self.run_id
+        return self.job_path / self.run_id
 
     @property
     def result_path(self) -> Path:
@@ -64,24 +75,44 @@ class FoldSpec:
 class GradeSpec:
     """Predict P(high) of ``lesion_ids`` with every model in ``model_paths`` (one ensemble member each)."""
 
+    project_folder: str
     job_dir: str
     source_id: str
     model_paths: list[str]
     lesion_ids: list[str]
     snapshot: str
-    kind: str = field(default="grade")
+    kind: Literal["grade"] = "grade"
+
+    @property
+    def job_path(self) -> Path:
+        return Path(self.project_folder) / self.job_dir
+
+    @property
+    def snapshot_path(self) -> Path:
+        return Path(self.project_folder) / self.snapshot
+
+    @property
+    def member_paths(self) -> list[Path]:
+        return [Path(self.project_folder) / p for p in self.model_paths]
 
     @property
     def result_path(self) -> Path:
-        return Path(self.job_dir) / "grades.json"
+        return self.job_path / "grades.json"
 
 
 Spec = FoldSpec | GradeSpec
 
 
 def to_dict(spec: Spec) -> dict[str, Any]:
-    """The spec as plain JSON types."""
+    """The spec as plain JSON types, as it travels to a worker."""
     return asdict(spec)
+
+
+def stored_dict(spec: Spec) -> dict[str, Any]:
+    """The spec as the job's ``job.json`` keeps it: without the absolute ``project_folder``."""
+    data = to_dict(spec)
+    del data["project_folder"]
+    return data
 
 
 def from_dict(data: dict[str, Any]) -> Spec:

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from hccdesk.errors import HccdeskError
+from hccdesk.jobs.learners import TrainingData, learner_for, learner_for_model
 from hccdesk.jobs.messages import JobMessage, Progress, Started, TaskEnded, TaskRef, to_dict
 from hccdesk.jobs.snapshot import Snapshot, read_snapshot
 from hccdesk.jobs.spec import FoldSpec, GradeSpec, from_dict, write_json
@@ -141,8 +142,8 @@ def _progress_from_callback(task: TaskRef, device: str, data: dict[str, Any]) ->
 
 
 def _lesion_patches(snapshot: Snapshot, ids: Sequence[str], config: dict[str, Any]) -> list[np.ndarray]:
-    """Raw patches of each lesion, read from the study images (read-only) and cached per process."""
-    from hccdesk.learn.patches import extract_lesion_patches
+    """Each lesion's inputs (a network's raw patches, the radiomics feature row), read from the study images
+    (read-only) and cached per process."""
     from hccdesk.store.images import StudyImages
 
     config_key = json.dumps(config.get("patches", config), sort_keys=True)
@@ -152,19 +153,9 @@ def _lesion_patches(snapshot: Snapshot, ids: Sequence[str], config: dict[str, An
         if key not in _patch_cache:
             lesion = snapshot.lesions[lesion_id]
             with StudyImages.open(snapshot.images_path(lesion.study_id)) as images:
-                _patch_cache[key] = extract_lesion_patches(images, lesion.box, config)
+                _patch_cache[key] = learner_for(config).lesion_inputs(images, lesion.box, config)
         out.append(_patch_cache[key])
     return out
-
-
-def software_versions() -> dict[str, str]:
-    """The versions stored with a fold's result, so a run says what produced it."""
-    import keras
-    import tensorflow as tf
-
-    from hccdesk import __version__
-
-    return {"hccdesk": __version__, "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
 def _fold(spec: FoldSpec, task: TaskRef, report: Report, cancelled: Cancelled) -> TaskEnded:
@@ -173,28 +164,38 @@ def _fold(spec: FoldSpec, task: TaskRef, report: Report, cancelled: Cancelled) -
     if cancelled():
         return TaskEnded(task, "cancelled")
     from hccdesk.evaluation.metrics import fold_metrics
-    from hccdesk.learn.progress import ProgressCallback
-    from hccdesk.learn.training import describe_device, train
 
-    device = describe_device()
+    learner = learner_for(spec.config)
+    device = learner.describe_device()
     report(Started(task, device))
     snapshot = read_snapshot(spec.snapshot_path, Path(spec.project_folder))
     train_patches = _lesion_patches(snapshot, spec.train_ids, spec.config)
     if cancelled():
         return TaskEnded(task, "cancelled")
-    x = np.concatenate(train_patches)
-    y = np.concatenate(
-        [np.full(len(p), snapshot.lesions[i].y) for i, p in zip(spec.train_ids, train_patches, strict=True)]
+    data = TrainingData(
+        x=np.concatenate(train_patches),
+        y=np.concatenate(
+            [
+                np.full(len(p), snapshot.lesions[i].y)
+                for i, p in zip(spec.train_ids, train_patches, strict=True)
+            ]
+        ),
+        lesion_index=np.concatenate([np.full(len(p), k) for k, p in enumerate(train_patches)]),
     )
-    lesion_index = np.concatenate([np.full(len(p), k) for k, p in enumerate(train_patches)])
-    callback = ProgressCallback(
-        lambda data: report(_progress_from_callback(task, device, data)), cancelled, spec.iterations
+    fitted = learner.fit(
+        spec.config,
+        data,
+        spec.seed,
+        spec.iterations,
+        lambda progress: report(_progress_from_callback(task, device, progress)),
+        cancelled,
     )
-    model = train(spec.config, x, y, lesion_index, spec.seed, spec.iterations, callbacks=(callback,))
-    if callback.was_cancelled:
+    if fitted is None:
         return TaskEnded(task, "cancelled")
+    model = fitted.model
+    model_path = spec.out_dir / f"{spec.key}{learner.model_suffix}"
     spec.out_dir.mkdir(parents=True, exist_ok=True)
-    model.save(spec.model_path)
+    model.save(model_path)
     result: dict[str, Any] = {
         "run_id": spec.run_id,
         "kind": spec.kind,
@@ -205,10 +206,10 @@ def _fold(spec: FoldSpec, task: TaskRef, report: Report, cancelled: Cancelled) -
         "seed": spec.seed,
         "iterations": spec.iterations,
         "device": device,
-        "software": software_versions(),
-        "model": spec.model_path.name,
-        "train_loss": callback.recent.get("loss"),
-        "train_accuracy": callback.recent.get("accuracy"),
+        "software": learner.software(),
+        "model": model_path.name,
+        "train_loss": fitted.train_loss,
+        "train_accuracy": fitted.train_accuracy,
     }
     if spec.test_ids:
         test = _lesion_patches(snapshot, spec.test_ids, spec.config)
@@ -222,17 +223,15 @@ def _fold(spec: FoldSpec, task: TaskRef, report: Report, cancelled: Cancelled) -
 
 def _grade(spec: GradeSpec, task: TaskRef, report: Report, cancelled: Cancelled) -> TaskEnded:
     """P(high) of every lesion from every ensemble member; the owner reduces them to mean and spread."""
-    from hccdesk.learn.training import TrainedModel, describe_device
-
     start = time.monotonic()
-    device = describe_device()
+    device = learner_for_model(spec.member_paths[0]).describe_device()
     report(Started(task, device))
     snapshot = read_snapshot(spec.snapshot_path, Path(spec.project_folder))
     members: list[list[float]] = []
     for index, path in enumerate(spec.member_paths):
         if cancelled():
             return TaskEnded(task, "cancelled")
-        model = TrainedModel.load(path)
+        model = learner_for_model(path).load(path)
         patches = _lesion_patches(snapshot, spec.lesion_ids, model.config)
         members.append([float(p) for p in model.predict_lesions(patches)])
         report(Progress(task, step=index + 1, steps=len(spec.model_paths), device=device))

@@ -7,10 +7,12 @@ from pathlib import Path
 from PySide6 import QtCore
 from pytestqt.qtbot import QtBot
 
+from hccdesk.jobs.messages import Finished
+
 JOB_TIMEOUT_MS = 300_000
 
 
-def _wait_finished(qtbot: QtBot, panel) -> dict:
+def _wait_finished(qtbot: QtBot, panel) -> Finished:
     with qtbot.waitSignal(panel.job_finished, timeout=JOB_TIMEOUT_MS) as blocker:
         pass
     return blocker.args[0]
@@ -24,9 +26,9 @@ def test_grade_without_a_model_trains_one_then_fills_predictions(
     window.grade_action.trigger()  # nothing selected: all lesions; "train one?" is answered Yes
     assert any("No model" in title for kind, title, _ in dialogs.calls if kind == "question")
     trained = _wait_finished(qtbot, window.jobs)
-    assert trained["kind"] == "train" and trained["status"] == "done", trained
+    assert trained.kind == "train" and trained.status == "done", trained
     graded = _wait_finished(qtbot, window.jobs)
-    assert graded["kind"] == "grade" and graded["status"] == "done", graded
+    assert graded.kind == "grade" and graded.status == "done", graded
     assert set(window.document.latest_predictions()) == set(project.lesions)
     model = window.browser.model
     column = 4  # P(high)
@@ -52,7 +54,7 @@ def test_smoke_cross_validation_from_the_dock_fills_results_and_roc(
     qtbot.mouseClick(panel.run_button, QtCore.Qt.MouseButton.LeftButton)
     assert panel.busy and panel.cancel_button.isEnabled()
     finished = _wait_finished(qtbot, panel)
-    assert finished["status"] == "done", (finished, dialogs.calls)
+    assert finished.status == "done", (finished, dialogs.calls)
     (run,) = window.document.project.runs.values()
     assert run.status == "done" and len(run.folds) == 2
     assert panel.summary_table.rowCount() == 1
@@ -81,7 +83,7 @@ def test_cancel_stops_a_running_cross_validation(window, qtbot: QtBot, dialogs, 
     qtbot.waitUntil(lambda: panel.fold_bar.value() > 0, timeout=JOB_TIMEOUT_MS)
     panel.cancel_button.click()
     finished = _wait_finished(qtbot, panel)
-    assert finished["status"] == "cancelled", finished
+    assert finished.status == "cancelled", finished
     (run,) = window.document.project.runs.values()
     assert run.status == "cancelled" and len(run.folds) < 40
     assert not dialogs.kinds("critical")

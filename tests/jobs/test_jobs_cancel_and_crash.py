@@ -9,21 +9,22 @@ import sys
 import time
 from pathlib import Path
 
+from hccdesk.jobs.messages import JobMessage, Progress
 from hccdesk.jobs.runner import JobHandle, import_results, start_cv
 from hccdesk.store.project import Project
 
 
-def _poll_until(handle: JobHandle, project: Project, kind: str, seen: list[dict]) -> None:
+def _poll_until(handle: JobHandle, project: Project, kind: type[JobMessage], seen: list[JobMessage]) -> None:
     while handle.is_alive():
         for message in handle.poll():
             seen.append(message)
             import_results(project, message)
-            if message["type"] == kind:
+            if isinstance(message, kind):
                 return
         time.sleep(0.05)
 
 
-def _finish(handle: JobHandle, project: Project, seen: list[dict]) -> None:
+def _finish(handle: JobHandle, project: Project, seen: list[JobMessage]) -> None:
     while handle.is_alive():
         for message in handle.poll():
             seen.append(message)
@@ -59,8 +60,8 @@ def test_killed_worker_marks_the_run_failed_and_keeps_the_project(small_cohort_p
     with Project.open(small_cohort_project) as project:
         before = (dict(project.studies), dict(project.lesions))
         handle = start_cv(project, ["2d-local"], folds=2, repeats=1, profile=None, seed=0, iterations=5000)
-        seen: list[dict] = []
-        _poll_until(handle, project, "progress", seen)
+        seen: list[JobMessage] = []
+        _poll_until(handle, project, Progress, seen)
         (pid,) = handle.dispatcher.pids
         os.kill(pid, signal.SIGKILL)
         _finish(handle, project, seen)

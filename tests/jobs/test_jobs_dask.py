@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hccdesk.jobs.messages import Progress, TaskEnded
 from hccdesk.jobs.runner import import_results, start_cv
 from hccdesk.store.project import Project
 
@@ -26,5 +27,5 @@ def test_dask_local_cluster_runs_two_folds(small_cohort_project: Path) -> None:
         assert run.status == "done"
         assert sorted((f["repeat"], f["fold"]) for f in run.folds) == [(0, 0), (0, 1)]
         assert run.config["dispatch"] == "DaskPool"
-        assert any(m["type"] == "progress" for m in messages)
-        assert sorted(m["type"] for m in messages if m["type"] == "fold_done") == ["fold_done"] * 2
+        assert any(isinstance(m, Progress) for m in messages)
+        assert [m.outcome for m in messages if isinstance(m, TaskEnded)] == ["done"] * 2
