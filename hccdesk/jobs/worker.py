@@ -7,9 +7,8 @@ so the owner can account for every spec; :class:`~hccdesk.jobs.messages.Started`
 :class:`~hccdesk.jobs.messages.Progress` messages come before it (the protocol: :mod:`hccdesk.jobs.messages`).
 A failure's reason is one line.  A local worker's stderr (TensorFlow's start-up chatter, a bug's traceback)
 goes to ``<job folder>/worker-<n>.log`` rather than the user's terminal; a bug's reason names that log, and
-a job whose task failed that way keeps its folder for the diagnosis.  Results are
-files in the job folder (written atomically), so a worker killed half-way leaves no half-written result
-behind.
+a job whose task failed that way keeps its folder for the diagnosis.  Results are files in the job folder
+(written atomically), so a worker killed half-way leaves no half-written result behind.
 
 Leakage rules (docs/design/methods.md §5.6): the worker hands :func:`hccdesk.learn.training.train` the raw
 patches of the training lesions only; it fits the intensity normaliser on them and stores it (and the variant
