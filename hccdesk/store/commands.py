@@ -244,7 +244,7 @@ def _run_use_backup(args: argparse.Namespace) -> int:
     from hccdesk.errors import ProjectError
     from hccdesk.store import projectfile
     from hccdesk.store.lock import ProjectLock
-    from hccdesk.store.project import Project
+    from hccdesk.store.project import Project, RecordsInvalid
 
     folder: Path = args.project
     if not (folder / projectfile.BACKUP_FILE).is_file():
@@ -254,7 +254,12 @@ def _run_use_backup(args: argparse.Namespace) -> int:
         if note:
             _warn(note)
         backup = projectfile.read_document(folder / projectfile.BACKUP_FILE)
-        Project(folder, backup, lock=None)  # raises when its records cannot be true either
+        try:
+            Project(folder, backup, lock=None)
+        except RecordsInvalid as error:
+            raise ProjectError(
+                f"the backup {projectfile.BACKUP_FILE} holds {error} too; nothing was changed"
+            ) from None
         kept = projectfile.use_backup(folder)
     finally:
         lock.release()
