@@ -73,9 +73,10 @@ class HeatOverlay(QtCore.QObject):
         return float(self.volume[voxel])
 
     def render(self) -> None:
-        shown = self.visible and self.volume is not None
-        plane = planes.take_slice(self.volume, self._grid.axis, self._grid.slice_index) if shown else None
-        rgba = rgba_plane(plane, *self.range) if plane is not None and not np.isnan(plane).all() else None
+        rgba = None
+        if self.visible and self.volume is not None:
+            plane = planes.take_slice(self.volume, self._grid.axis, self._grid.slice_index)
+            rgba = None if np.isnan(plane).all() else rgba_plane(plane, *self.range)
         for image in self.images.values():
             if rgba is None:
                 image.setVisible(False)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from PySide6 import QtCore, QtWidgets
 
@@ -44,7 +44,7 @@ CURSOR_DEBOUNCE_MS = 120
 @dataclass(frozen=True)
 class _Pending:
     purpose: str  # "live", "store", "heat" or "attention"
-    lesion_id: str
+    lesion_id: str  # the selected lesion the answer is for ("" for a stored grade)
     box: Box | None = None
 
 
@@ -121,7 +121,7 @@ class ReviewController(QtCore.QObject):
             self._ask_heat(lesion)
 
     def _ask_heat(self, lesion: Any) -> None:
-        voxel = self._grid.cursor if self.attention_mode else None
+        voxel = cast(tuple[int, int, int], self._grid.cursor) if self.attention_mode else None
         purpose = "attention" if self.attention_mode else "heat"
         request = self.bridge.explain(lesion.study_id, lesion.box, voxel)
         self._pending[request] = _Pending(purpose, lesion.id, lesion.box)
@@ -136,7 +136,7 @@ class ReviewController(QtCore.QObject):
         project = self._document.project
         ids = lesion_ids or sorted(project.lesions)
         request = self.bridge.grade({i: (project.lesions[i].study_id, project.lesions[i].box) for i in ids})
-        self._pending[request] = _Pending("store", ",".join(ids))
+        self._pending[request] = _Pending("store", "")
         self._status(f"Grading {len(ids)} lesion(s) with the warm worker…")
 
     def set_heat_visible(self, visible: bool) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 
-def _open(folder: Path, read_only: bool):
+def _open(folder: Path, read_only: bool) -> Any:
     from hccdesk.errors import InputError
     from hccdesk.store.project import Project
 

@@ -29,6 +29,7 @@ import os
 import signal
 import time
 import traceback
+from collections.abc import Callable
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from typing import Any
@@ -52,9 +53,10 @@ def serve_inference(requests: Queue, replies: Queue, cancel: Event) -> None:
         cancel.clear()
 
 
-def answer(request: dict[str, Any], cancelled: Any = lambda: False) -> dict[str, Any]:
+def answer(request: dict[str, Any], cancelled: Callable[[], bool] = lambda: False) -> dict[str, Any]:
     """The reply to one request (``failed`` with a reason instead of raising)."""
-    identity = {"id": request.get("id"), "request": request.get("type")}
+    identity: dict[str, Any] = {"id": request.get("id"), "request": request.get("type")}
+    reply: dict[str, Any]
     try:
         start = time.perf_counter()
         ensemble = _ensemble(request["source_id"], request["model_paths"])
@@ -84,7 +86,7 @@ def _ensemble(source_id: str, model_paths: list[str]) -> Any:
     return _loaded["ensemble"]
 
 
-def _grade(ensemble: Any, request: dict[str, Any], cancelled: Any) -> dict[str, Any]:
+def _grade(ensemble: Any, request: dict[str, Any], cancelled: Callable[[], bool]) -> dict[str, Any]:
     from hccdesk.store.images import StudyImages
 
     votes = []

@@ -127,8 +127,9 @@ def test_heat_overlay_shows_each_patch_prediction_at_its_centre(review_window, q
     for centre, p in zip(expected["centres"], expected["p"], strict=True):
         voxel = tuple(round(c) for c in centre)
         assert overlay.value_at(voxel) == pytest.approx(p, abs=1e-4), voxel
-    shown = overlay.volume[~np.isnan(overlay.volume)]
-    assert set(np.round(shown, 4)) <= set(np.round(expected["p"], 4))  # no value the model did not give
+    shown = np.unique(overlay.volume[~np.isnan(overlay.volume)]).astype(float)
+    distance = np.abs(shown[:, None] - np.asarray(expected["p"])[None, :]).min(axis=1)
+    assert distance.max() < 1e-4  # no value on the map that the model did not give
     assert any(image.isVisible() for image in overlay.images.values())
     window.heat_action.trigger()
     assert not any(image.isVisible() for image in overlay.images.values())
