@@ -43,6 +43,7 @@ SMALL_DECODE_BYTES = 64 * 2**20
 """Decoded sizes up to this are accepted whatever the ratio (blank, padding frames compress enormously)."""
 
 _PIXEL_TAGS = {(0x7FE0, 0x0010), (0x7FE0, 0x0008), (0x7FE0, 0x0009)}
+_PIXEL_TAG_NUMBERS = {group << 16 | element for group, element in _PIXEL_TAGS}
 
 _NON_IMAGE_SOP_PREFIXES: dict[str, str] = {
     "1.2.840.10008.1.3.10": "a DICOMDIR (media directory)",
@@ -66,18 +67,19 @@ def read_planes(path: str | Path) -> list[Plane]:
     """
     import pydicom
     from pydicom.errors import InvalidDicomError
+    from pydicom.filereader import read_partial
 
     path = str(path)
     try:
         with open_regular(path) as handle:
             try:
-                dataset = pydicom.dcmread(handle, stop_before_pixels=True)
+                dataset = read_partial(handle, stop_when=_HeaderEnd())
             except InvalidDicomError:
                 handle.seek(0)
                 if handle.read(2) not in (b"\x08\x00", b"\x02\x00"):
                     raise NotAnImage("not a DICOM file") from None
                 handle.seek(0)
-                dataset = pydicom.dcmread(handle, stop_before_pixels=True, force=True)
+                dataset = read_partial(handle, stop_when=_HeaderEnd(), force=True)
             if str(_meta(dataset, "TransferSyntaxUID")) == DEFLATED:
                 # the dataset is zlib-compressed, so file offsets mean nothing: read it whole (rare, small)
                 handle.seek(0)
@@ -95,6 +97,30 @@ def read_planes(path: str | Path) -> list[Plane]:
     except Exception as error:  # pydicom raises many types for damaged headers; each means "corrupt".
         detail = f"{type(error).__name__}: {error_detail(error)}"
         raise NotAnImage(f"not a readable DICOM file ({detail})") from error
+
+
+class _HeaderEnd:
+    """pydicom's ``stop_when`` for the header pass: stop at the pixel data, refuse elements out of order.
+
+    PS3.5 section 7.1 requires a dataset's elements in ascending tag order.  A file that breaks it at the top
+    level is not a dataset but noise that happens to parse: 200 MB of zero bytes after ``08 00`` are 26
+    million "elements" that take pydicom minutes, which made ``inspect`` hang.  Checking the order refuses
+    such a file at its second element.
+    """
+
+    def __init__(self) -> None:
+        self._last = -1
+
+    def __call__(self, tag: int, vr: str | None, length: int) -> bool:
+        if tag in _PIXEL_TAG_NUMBERS:
+            return True
+        if tag <= self._last:
+            raise NotAnImage(
+                f"data element ({tag >> 16:04X},{tag & 0xFFFF:04X}) after ({self._last >> 16:04X},"
+                f"{self._last & 0xFFFF:04X}): elements out of order, not a DICOM dataset"
+            )
+        self._last = tag
+        return False
 
 
 def _pixel_element_header(handle: Any, dataset: Any) -> tuple[int, int, int] | None:

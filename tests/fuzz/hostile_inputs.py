@@ -214,9 +214,18 @@ def special_case(rng: np.random.Generator, folder: Path, index: int) -> Case:
     exam = folder / f"fuzz{index:04d}_special"
     exam.mkdir()
     nib.save(nib.Nifti1Image(smooth_volume(rng), AFFINE_RAS), exam / "arterial.nii.gz")
-    what = str(
-        rng.choice(["fifo", "dev_zero", "dev_urandom", "dir_named_nii", "empty", "loop", "sparse", "newline"])
-    )
+    kinds = [
+        "fifo",
+        "dev_zero",
+        "dev_urandom",
+        "dir_named_nii",
+        "empty",
+        "loop",
+        "sparse",
+        "dicom_noise",
+        "newline",
+    ]
+    what = str(rng.choice(kinds))
     if what == "fifo":
         os.mkfifo(exam / str(rng.choice(["a.dcm", "b.nii", "c.nii.gz", "IM0001"])))
     elif what == "dev_zero":
@@ -232,6 +241,10 @@ def special_case(rng: np.random.Generator, folder: Path, index: int) -> Case:
     elif what == "sparse":
         with open(exam / "sparse.nii", "wb") as handle:
             handle.truncate(8 * 2**30)
+    elif what == "dicom_noise":  # a DICOM-looking start, then zeros or random bytes that parse as elements
+        with open(exam / "noise.dcm", "wb") as handle:
+            handle.write(b"\x08\x00" + (rng.bytes(2**20) if rng.random() < 0.5 else b""))
+            handle.truncate(200 * 2**20)
     else:
         (exam / "two\nlines.nii").write_bytes(b"not a nifti")
     return Case(f"{exam.name}_{what}", "image", [exam])

@@ -178,3 +178,16 @@ def test_messages_stay_on_one_line_whatever_the_file_name(
     status, _out, err = cli(["inspect", str(path)], capsys)
     assert status == 2
     assert_one_error_line(err, "two lines")
+
+
+def test_noise_that_parses_as_dicom_elements_is_skipped_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """200 MB of zeros after a DICOM-looking group number were 26 million elements for pydicom (a hang)."""
+    path = tmp_path / "zeros.dcm"
+    with open(path, "wb") as handle:
+        handle.write(b"\x08\x00")
+        handle.truncate(200 * 2**20)  # sparse: no disk used
+    status, out, err = cli(["inspect", str(path)], capsys)
+    assert status == 2 and "elements out of order, not a DICOM dataset" in out
+    assert_one_error_line(err, "no volume found (0 series refused, 1 files skipped)")
