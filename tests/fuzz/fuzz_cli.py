@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,16 +170,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--work", type=Path, help="folder for the generated files (default: a temporary one)")
     parser.add_argument("--json", type=Path, help="write every run's record here")
+    parser.add_argument("--jobs", type=int, default=1, help="cases run at the same time")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="hccdesk-fuzz-"))
     work.mkdir(parents=True, exist_ok=True)
     template = make_template(work)
     cases = generate(args.cases, args.seed, work / "inputs")
     runs: list[Run] = []
-    for number, case in enumerate(cases, 1):
-        for run in run_case(case, template, work, args.timeout, args.memory_mib):
-            runs.append(run)
-            for finding in run.findings:
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = pool.map(lambda case: run_case(case, template, work, args.timeout, args.memory_mib), cases)
+        for number, case_runs in enumerate(results, 1):
+            runs += case_runs
+            for run, finding in ((r, f) for r in case_runs for f in r.findings):
                 detail = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ""
                 print(
                     f"[{number}/{len(cases)}] {finding}: {run.command} {run.case!r}: {detail[:300]}",
