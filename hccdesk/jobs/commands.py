@@ -16,7 +16,8 @@ import argparse
 from pathlib import Path
 
 from hccdesk.jobs import command_handlers as handlers
-from hccdesk.learn.variants import PROFILES, VARIANTS
+from hccdesk.jobs.model_bench_cli import register_bench_model
+from hccdesk.learn.variants import BASELINES, PROFILES, VARIANTS
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--variant",
         action="append",
         dest="variants",
-        choices=VARIANTS,
+        choices=VARIANTS + BASELINES,
         metavar="V",
         help="a variant such as 3d-cifa (repeatable; with --replay, default: the replayed run's)",
     )
@@ -115,7 +116,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train", help="train a final model of a variant on all graded lesions and store it"
     )
     train.add_argument("project", type=Path)
-    train.add_argument("--variant", required=True, choices=VARIANTS, metavar="V")
+    train.add_argument("--variant", required=True, choices=VARIANTS + BASELINES, metavar="V")
     train.add_argument("--seed", type=int, default=0)
     _add_training_options(train)
     _add_overrides(train)
@@ -150,6 +151,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def register_bench(bench_subparsers: argparse._SubParsersAction) -> None:
+    register_bench_model(bench_subparsers)
     bench = bench_subparsers.add_parser(
         "cv",
         help="wall time of 3d-cifa CV with the fast profile, and its accuracy next to the paper profile's",
