@@ -27,6 +27,7 @@ from hccdesk.errors import InputError, ProjectError
 from hccdesk.imaging.volume import Volume
 from hccdesk.store import migrations, projectfile
 from hccdesk.store.codec import dumps, from_dict, to_dict
+from hccdesk.store.export_target import refuse_inside_project
 from hccdesk.store.fsutil import remove_if_exists
 from hccdesk.store.images import StudyImages
 from hccdesk.store.integrity import duplicate_ids, lesion_problems, record_problems, study_problems
@@ -134,6 +135,7 @@ class Project:
         folder = Path(folder)
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
             raise ProjectError(f"{folder} already exists and is not an empty folder; choose another name")
+        refuse_inside_project(folder)  # a project inside another would be written behind its back
         try:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / IMAGES_DIR).mkdir(exist_ok=True)

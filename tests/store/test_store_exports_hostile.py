@@ -55,6 +55,15 @@ def test_export_masks_into_the_project_folder_is_refused(
     assert snapshot(with_lesion) == before
 
 
+def test_a_project_inside_a_project_folder_is_refused(
+    with_lesion: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(with_lesion)
+    assert main(["project", "create", str(with_lesion / "images" / "inner")]) == 2
+    assert "is inside the project folder" in _error(capsys)
+    assert snapshot(with_lesion) == before
+
+
 def test_export_masks_refuses_to_overwrite_unless_forced(
     with_lesion: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
