@@ -61,11 +61,14 @@ def resolve_iterations(profile: str | None, iterations: int | None) -> tuple[str
     return name, int(PROFILES[name]["iterations"])
 
 
-def variant_config(variant: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The variant's shipped config with dotted ``overrides`` applied (raises ModelError for unknown ones)."""
-    from hccdesk.learn.variants import load_variant, with_overrides
+def variant_config(
+    variant: str, overrides: Mapping[str, Any] | None = None, profile: str = "custom"
+) -> dict[str, Any]:
+    """The variant's shipped config with the profile's training settings, then the dotted ``overrides``,
+    applied (raises ModelError for unknown ones)."""
+    from hccdesk.learn.variants import apply_profile, load_variant, with_overrides
 
-    return with_overrides(load_variant(variant), dict(overrides or {}))
+    return with_overrides(apply_profile(load_variant(variant), profile), dict(overrides or {}))
 
 
 def fold_seed(seed: int, repeat: int, fold: int) -> int:
@@ -242,7 +245,7 @@ def start_cv(
     if len(set(variants)) != len(variants):
         raise InputError("each --variant may be named once")
     profile_name, n_iterations = resolve_iterations(profile, iterations)
-    configs = {v: variant_config(v, overrides) for v in variants}
+    configs = {v: variant_config(v, overrides, profile_name) for v in variants}
     original = None
     if replay is not None:
         original = project.runs.get(replay)
@@ -324,7 +327,7 @@ def start_train(
     """Train a final model of ``variant`` on every graded lesion (stored as a ModelRecord when done)."""
     _writable(project)
     profile_name, n_iterations = resolve_iterations(profile, iterations)
-    config = variant_config(variant, overrides)
+    config = variant_config(variant, overrides, profile_name)
     with _job_folder(project) as job_dir:
         snapshot = write_snapshot(project, job_dir / "snapshot.json")
         ids = sorted(snapshot.labels())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hccdesk.errors import ModelError
-from hccdesk.learn.variants import PROFILES, VARIANTS, load_variant, models_dir, with_overrides
+from hccdesk.learn.variants import PROFILES, VARIANTS, apply_profile, load_variant, models_dir, with_overrides
 
 IDENTITY_KEYS = {"name", "dims", "head", "summary", "paper_rows", "why"}
 
@@ -56,3 +56,16 @@ def test_overrides_are_checked() -> None:
     assert changed["training"]["batch_size"] == 8 and config["training"]["batch_size"] == 64
     with pytest.raises(ModelError):
         with_overrides(config, {"training.batchsize": 8})
+
+
+def test_profiles_set_their_schedule_and_paper_keeps_the_papers() -> None:
+    config = load_variant("3d-cifa")
+    paper = apply_profile(config, "paper")
+    assert paper == config  # the shipped config is the paper's schedule
+    assert (paper["training"]["schedule"], paper["training"]["learning_rate"]) == ("exponential", 1e-4)
+    fast = apply_profile(config, "fast")
+    assert fast["training"]["schedule"] == "warmup_cosine" and fast["training"]["learning_rate"] > 1e-4
+    assert set(fast["why"]) == set(config["why"])  # every profile setting keeps a reason
+    assert fast["why"]["training.schedule"].startswith("fast profile")
+    assert apply_profile(config, "smoke") == apply_profile(config, "custom") == config
+    assert apply_profile({"name": "no-network"}, "fast") == {"name": "no-network"}
