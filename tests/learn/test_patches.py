@@ -43,7 +43,7 @@ def _study(shape: tuple[int, int, int] = (40, 120, 120)) -> dict[str, np.ndarray
 
 
 def test_3d_patches_cover_the_box_and_read_only_its_neighbourhood() -> None:
-    config = load_variant("3d-cifa")
+    config = with_overrides(load_variant("3d-cifa"), {"patches.inside_lesion": False})
     images = RecordingImages(_study(), (4.0, 1.5, 1.5))
     box = Box(10, 30, 40, 20, 60, 70)  # 40 x 45 x 45 mm
     patches = extract_lesion_patches(images, box, config)
@@ -92,6 +92,23 @@ def test_patch_centres_are_study_voxel_coordinates(variant: str) -> None:
     )
     # the box covers voxels 10..19, 30..59, 40..69, i.e. their centres ± half a voxel
     assert np.all(result.centres >= (9.5, 29.5, 39.5)) and np.all(result.centres <= (19.5, 59.5, 69.5))
+
+
+def test_patch_centres_stay_in_the_ellipsoid_inscribed_in_the_box() -> None:
+    images = ArrayImages(_study(), (4.0, 1.5, 1.5))
+    box = Box(5, 20, 20, 35, 100, 100)
+    config = with_overrides(load_variant("3d-cifa"), {"patches.max_patches": 1000})
+    every = cut_lesion_patches(images, box, with_overrides(config, {"patches.inside_lesion": False}))
+    kept = cut_lesion_patches(images, box, config)
+    middle = (np.asarray(box.lower) + np.asarray(box.upper) - 1.0) / 2.0
+    semi = (np.asarray(box.upper) - np.asarray(box.lower)) / 2.0
+    radius = np.sum(((kept.centres - middle) / semi) ** 2, axis=1)
+    assert 0 < len(kept) < len(every) and np.all(radius <= 1.0)
+    every_radius = np.sum(((every.centres - middle) / semi) ** 2, axis=1)
+    assert len(kept) == np.sum(every_radius <= 1.0)
+    # a lesion narrower than the patch stride keeps its most central patch
+    tiny = cut_lesion_patches(images, Box(15, 45, 55, 16, 47, 57), config)
+    assert len(tiny) == 1
 
 
 def test_small_lesion_at_the_image_edge_is_padded_to_one_patch() -> None:
