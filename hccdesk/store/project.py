@@ -103,6 +103,8 @@ class Project:
             "model": self._models,
         }
         self._batch: list[dict[str, Any]] | None = None
+        self._highest: dict[str, tuple[re.Pattern[str], int]] = {}
+        """Id form (prefix + separator) -> its pattern and the highest number in use, for :meth:`new_id`."""
         problems = self._load_records(doc["collections"])
         if problems:
             raise RecordsInvalid(problems)
@@ -344,18 +346,24 @@ class Project:
     def new_id(self, prefix: str, separator: str = "-") -> str:
         """A fresh id ``<prefix><separator>NNNN``, never used before in this project (not even by a deleted
         record)."""
-        pattern = re.compile(rf"^{re.escape(prefix + separator)}(\d+)$")
-        used = [self._counters.get(prefix, 0)]
-        ids = [
-            *self._studies,
-            *self._lesions,
-            *self._runs,
-            *self._models,
-            *(p.lesion_id for p in self._predictions),
-        ]
-        used += [int(m.group(1)) for m in map(pattern.match, ids) if m]
-        number = max(used) + 1
+        key = prefix + separator
+        if key not in self._highest:  # the first id of this form: scan every id once, _put keeps it current
+            pattern = re.compile(rf"^{re.escape(key)}(\d+)$")
+            ids = [
+                *self._studies,
+                *self._lesions,
+                *self._runs,
+                *self._models,
+                *(p.lesion_id for p in self._predictions),
+            ]
+            self._highest[key] = (
+                pattern,
+                max((int(m.group(1)) for m in map(pattern.match, ids) if m), default=0),
+            )
+        pattern, highest = self._highest[key]
+        number = max(self._counters.get(prefix, 0), highest) + 1
         self._counters[prefix] = number
+        self._highest[key] = (pattern, number)
         return f"{prefix}{separator}{number:04d}"
 
     def add_observer(self, callback: Observer) -> None:
@@ -394,6 +402,7 @@ class Project:
                 table.update(tables[kind])
             self._predictions[:] = predictions
             self._counters = counters
+            self._highest.clear()  # recomputed from the restored records when next needed
             raise
         finally:
             self._batch = None
@@ -588,6 +597,11 @@ class Project:
             self._predictions.append(record)
         else:
             self._tables[kind][record.id] = record
+        record_id = record.lesion_id if kind == "prediction" else record.id
+        for key, (pattern, highest) in self._highest.items():
+            match = pattern.match(record_id)
+            if match and int(match.group(1)) > highest:
+                self._highest[key] = (pattern, int(match.group(1)))
 
     def _notify(self, kind: str, record_id: str) -> None:
         for callback in list(self._observers):

@@ -141,3 +141,13 @@ def test_a_failing_transaction_tells_the_observers_nothing_and_journals_nothing(
         raise RuntimeError("a bug half-way")
     assert heard == [] and "gone" not in project.lesions and not project.dirty
     assert not Journal(project.folder, 0).path.exists()
+
+
+def test_ids_taken_inside_a_failed_transaction_are_free_again(project: Project) -> None:
+    with pytest.raises(KeyboardInterrupt), project.transaction():
+        project.add_lesion("S1", Box(1, 1, 1, 2, 2, 2), lesion_id="L0007")
+        project.add_lesion("S1", Box(1, 1, 1, 2, 2, 2))
+        raise KeyboardInterrupt
+    assert project.add_lesion("S1", Box(1, 1, 1, 2, 2, 2)).id == "L0001"
+    project.add_lesion("S1", Box(1, 1, 1, 2, 2, 2), lesion_id="L0041")
+    assert project.add_lesion("S1", Box(1, 1, 1, 2, 2, 2)).id == "L0042"
