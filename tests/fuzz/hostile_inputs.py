@@ -113,7 +113,19 @@ def nifti_case(rng: np.random.Generator, folder: Path, index: int) -> Case:
 def _dicom_mutations() -> dict[str, Callable[[object, np.random.Generator], None]]:
     def setter(keyword: str, values: list[object]) -> Callable[[object, np.random.Generator], None]:
         def mutate(dataset: object, rng: np.random.Generator) -> None:
-            setattr(dataset, keyword, values[int(rng.integers(len(values)))])
+            from pydicom.datadict import dictionary_VR, tag_for_keyword
+            from pydicom.dataelem import RawDataElement
+            from pydicom.tag import Tag
+
+            value = values[int(rng.integers(len(values)))]
+            try:
+                setattr(dataset, keyword, value)
+            except (ValueError, TypeError, OverflowError):  # pydicom will not hold it: store the raw bytes
+                tag = Tag(tag_for_keyword(keyword))
+                raw = str(value).encode()
+                raw += b" " * (len(raw) % 2)
+                element = RawDataElement(tag, dictionary_VR(tag), len(raw), raw, 0, False, True)
+                dataset._dict[tag] = element  # type: ignore[attr-defined]
 
         return mutate
 
