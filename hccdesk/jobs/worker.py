@@ -97,11 +97,11 @@ def run_spec(data: dict[str, Any], report: Report, cancelled: Cancelled, log_nam
             else _fold(spec, task, report, cancelled)
         )
     except HccdeskError as error:
-        ended = TaskEnded(task, "failed", reason=_one_line(str(error)))
+        ended = TaskEnded(task, "failed", reason=_reason(str(error), spec.project_folder))
     except Exception as error:  # a bug: reported to the owner, which marks the run failed
         traceback.print_exc()
         sys.stderr.flush()
-        reason = _one_line(f"{type(error).__name__}: {error}")
+        reason = _reason(f"{type(error).__name__}: {error}", spec.project_folder)
         ended = TaskEnded(
             task, "failed", reason=reason + (f" (traceback in {log_name})" if log_name else ""), log=log_name
         )
@@ -109,9 +109,12 @@ def run_spec(data: dict[str, Any], report: Report, cancelled: Cancelled, log_nam
     return ended
 
 
-def _one_line(text: str) -> str:
+def _reason(text: str, project_folder: str) -> str:
+    """The first line of an error, with paths inside the project written relative to it: a run record
+    keeps its reason, and the project stores no absolute path of the user's disk."""
     lines = text.strip().splitlines()
-    return lines[0] if lines else "the worker failed without a reason"
+    first = lines[0] if lines else "the worker failed without a reason"
+    return first.replace(str(Path(project_folder)) + os.sep, "")
 
 
 def task_ref(spec: FoldSpec | GradeSpec) -> TaskRef:
