@@ -14,9 +14,11 @@ intercepts (CT), and float32 otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -71,7 +73,11 @@ def read_stack(plan: StackPlan) -> np.ndarray:
     by_file: dict[str, list[tuple[int, Plane]]] = defaultdict(list)
     for index, plane in enumerate(planes):
         by_file[plane.path].append((index, plane))
-    with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(by_file))) as pool:
+    codecs = any(plane.layout.offset is None for plane in planes)
+    with (
+        _native_stderr_discarded(codecs),
+        ThreadPoolExecutor(max_workers=min(READ_THREADS, len(by_file))) as pool,
+    ):
         errors = [e for e in pool.map(lambda item: _fill(stored, *item), by_file.items()) if e is not None]
     if errors:
         path, reason, message = errors[0]
@@ -98,6 +104,28 @@ def apply_rescale(stored: np.ndarray, slopes: Sequence[float], intercepts: Seque
         result *= slope.astype(np.float32)[:, None, None]
         result += intercept.astype(np.float32)[:, None, None]
     return result
+
+
+@contextlib.contextmanager
+def _native_stderr_discarded(active: bool) -> Iterator[None]:
+    """Discard what C codecs write straight to file descriptor 2 while they decode (when ``active``).
+
+    libjpeg and friends print lines such as "Not a JPEG file: starts with 0x30 0x01" on the process's
+    stderr before failing; the failure itself becomes the one-line refusal, so the codec's own line would be
+    a second, unexplained line in the CLI's output.  Python-level errors are unaffected.
+    """
+    if not active:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def decode_file(path: str) -> np.ndarray:

@@ -25,6 +25,7 @@ from hostile import (
     write_nifti_bytes,
 )
 
+from hccdesk.cli import main
 from hccdesk.imaging.dicom_writer import axial_positions, write_series
 from hccdesk.imaging.scan import scan_paths
 
@@ -191,3 +192,22 @@ def test_noise_that_parses_as_dicom_elements_is_skipped_at_once(
     status, out, err = cli(["inspect", str(path)], capsys)
     assert status == 2 and "elements out of order, not a DICOM dataset" in out
     assert_one_error_line(err, "no volume found (0 series refused, 1 files skipped)")
+
+
+def test_what_a_failing_codec_prints_does_not_reach_stderr(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """libjpeg writes "Not a JPEG file" to file descriptor 2 itself; the refusal line is all the user sees."""
+    from pydicom.encaps import encapsulate
+
+    paths = write_series(tmp_path, np.ones((3, 8, 8), np.int16), axial_positions(3, 3.0))
+    for path in paths:
+        dataset = pydicom.dcmread(path)
+        dataset.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.70"  # JPEG Lossless, but raw pixels
+        dataset.PixelData = encapsulate([dataset.PixelData])
+        dataset["PixelData"].VR = "OB"
+        dataset.save_as(path, enforce_file_format=True)
+    status = main(["inspect", str(tmp_path)])
+    err = capfd.readouterr().err
+    assert status == 2
+    assert_one_error_line(err, "cannot decode transfer syntax JPEG Lossless")
