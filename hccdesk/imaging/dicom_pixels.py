@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,8 @@ from hccdesk.imaging.dicom_series import StackPlan
 from hccdesk.imaging.files import open_regular
 from hccdesk.imaging.messages import error_detail
 from hccdesk.imaging.mosaic import mosaic_tile_shape
+
+_STDERR_LOCK = threading.Lock()
 
 READ_THREADS = min(8, (os.cpu_count() or 2) * 2)
 """Worker threads for the pixel pass (I/O bound for raw files, GIL-free in the codec plugins)."""
@@ -112,20 +115,23 @@ def _native_stderr_discarded(active: bool) -> Iterator[None]:
 
     libjpeg and friends print lines such as "Not a JPEG file: starts with 0x30 0x01" on the process's
     stderr before failing; the failure itself becomes the one-line refusal, so the codec's own line would be
-    a second, unexplained line in the CLI's output.  Python-level errors are unaffected.
+    a second, unexplained line in the CLI's output.  Python-level errors are unaffected.  File descriptor 2
+    belongs to the whole process, so two scans in two threads (the GUI) take turns here: otherwise the second
+    could save the first one's sink and restore it for good.
     """
     if not active:
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as sink:
-            os.dup2(sink.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as sink:
+                os.dup2(sink.fileno(), 2)
+                yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def decode_file(path: str) -> np.ndarray:
