@@ -53,7 +53,7 @@ echo "check-wheel: $version from $wheel"
 
 "$hccdesk" desktop-install > /dev/null
 
-"$venv_python" - "$work" <<'EOF'
+"$venv_python" - "$work" "$root" <<'EOF'
 """Everything resolves inside the install, every module imports, the dependencies are met."""
 import importlib
 import importlib.metadata
@@ -65,6 +65,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 work = Path(sys.argv[1]).resolve()
+shipped = sorted(path.name for path in (Path(sys.argv[2]) / "models").glob("*.json"))
 install = work / "venv"
 
 import hccdesk
@@ -74,7 +75,8 @@ assert Path(hccdesk.__file__).resolve().is_relative_to(install), f"hccdesk impor
 for name in ("models", "assets", "linux"):
     folder = package_data_dir(name).resolve()
     assert folder.is_relative_to(install) and any(folder.iterdir()), f"{name}: {folder}"
-assert len(list(package_data_dir("models").glob("*.json"))) == 14, "the 14 variant configs"
+installed = sorted(path.name for path in package_data_dir("models").glob("*.json"))
+assert installed == shipped, f"variant configs: {installed} installed, {shipped} in the checkout"
 
 phases = sorted(volume["phase"] for volume in json.loads((work / "inspect.json").read_text())["volumes"])
 assert phases == ["arterial", "delayed", "portal", "pre"], phases
