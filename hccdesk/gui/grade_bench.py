@@ -22,9 +22,9 @@ from hccdesk.gui.inference_bridge import InferenceBridge
 TICK_MS = 1
 REPLY_TIMEOUT_MS = 600_000
 BUDGET_MS = 100.0
-"""DESIGN §9: grade one lesion with a warm worker in under 100 ms."""
+"""docs/design/architecture.md §9: grade one lesion with a warm worker in under 100 ms."""
 STALL_BUDGET_MS = 50.0
-"""DESIGN §9: event-loop stall p99 under 50 ms."""
+"""docs/design/architecture.md §9: event-loop stall p99 under 50 ms."""
 
 
 class _StallMeter(QtCore.QObject):

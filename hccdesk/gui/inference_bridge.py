@@ -2,8 +2,9 @@
 
 The worker (:class:`hccdesk.jobs.warm_worker.WarmWorker`) is a spawn process, so TensorFlow never enters
 the GUI.  A timer drains its replies only while a request is outstanding; a drain costs microseconds, so the
-event loop stays free while the worker computes (DESIGN §9's stall budget).  The bridge is started when a
-project opens (the worker loads the newest run or model in the background) and closed with the project.
+event loop stays free while the worker computes (the stall budget of docs/design/architecture.md §9).  The
+bridge is started when a project opens (the worker loads the newest run or model in the background) and
+closed with the project.
 """
 
 from __future__ import annotations
