@@ -122,6 +122,56 @@ def test_progress_reports_and_cancel_stops_training(cohort_2d: Cohort) -> None:
     assert model.draws.sum() <= 11 * TEST_TRAINING["training.batch_size"]
 
 
+def test_nonlocal_attends_after_training_on_a_spatial_cue() -> None:
+    """High grade = a bright 4x4 square somewhere in the patch (same noise otherwise): after a short training
+    the non-local block's attention is finite and clearly below its uniform maximum."""
+    rng = np.random.default_rng(0)
+    grades = np.tile([0, 1], 12)
+    patches = rng.standard_normal((24, 8, 16, 16, 1)).astype(np.float32)
+    for lesion in np.flatnonzero(grades):
+        for patch in patches[lesion]:
+            a, b = rng.integers(0, 12, 2)
+            patch[a : a + 4, b : b + 4] += 3.0
+    reports: list[dict] = []
+    total = 60
+    callback = ProgressCallback(reports.append, lambda: False, total, report_interval_s=0.0)
+    train(
+        _config("2d-nonlocal"),
+        patches.reshape(-1, 16, 16, 1),
+        np.repeat(grades, 8),
+        np.repeat(np.arange(24), 8),
+        seed=0,
+        iterations=total,
+        callbacks=(callback,),
+    )
+    entropy, maximum = reports[-1]["attention_entropy"], reports[-1]["attention_entropy_max"]
+    assert np.isfinite(entropy) and entropy < 0.9 * maximum, (entropy, maximum)
+
+
+def learning_rates(settings: dict, iterations: int) -> np.ndarray:
+    from hccdesk.learn.training import learning_rate_schedule
+
+    schedule = learning_rate_schedule(settings, iterations)
+    return np.array([float(schedule(step)) for step in range(iterations + 1)])
+
+
+def test_fast_schedule_warms_up_then_decays_to_zero_and_paper_keeps_its_decay() -> None:
+    from hccdesk.learn.variants import apply_profile
+
+    fast = apply_profile(load_variant("3d-cifa"), "fast")["training"]
+    rates = learning_rates(fast, 200)
+    warmup = round(fast["warmup_fraction"] * 200)
+    assert rates[0] == 0.0 and rates[warmup] == pytest.approx(fast["learning_rate"])
+    assert np.all(np.diff(rates[: warmup + 1]) > 0) and np.all(np.diff(rates[warmup:]) <= 1e-12)
+    assert rates[-1] == pytest.approx(0.0, abs=1e-9)
+    from hccdesk.learn.training import learning_rate_schedule
+
+    schedule = learning_rate_schedule(load_variant("3d-cifa")["training"], 15000)
+    paper = [float(schedule(0)), float(schedule(15000))]
+    assert paper[0] == pytest.approx(1e-4, rel=1e-6)
+    assert paper[-1] == pytest.approx(1e-4 * 0.99**150, rel=1e-5)
+
+
 def test_bad_training_input_is_refused() -> None:
     from hccdesk.errors import InputError
 
