@@ -65,17 +65,23 @@ def prepare(folder: Path) -> None:
 
 
 def _kill_child(folder: Path, delay_s: float) -> list[str]:
+    """Start a child, wait for its first save to begin, kill it ``delay_s`` later; returns what it printed.
+
+    The delay counts from the first save, not from the start, so that on a busy machine, where starting
+    Python and opening the project can take longer than the whole delay, the kills still land among saves.
+    """
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(folder)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    assert child.stdout is not None
+    first = child.stdout.readline()  # "saving", or "" when the child died before its first save
     time.sleep(delay_s)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
-    assert child.stdout is not None
-    return child.stdout.read().split()
+    return [*first.split(), *child.stdout.read().split()]
 
 
 def _check(folder: Path, saved: set[str]) -> list[str]:
