@@ -1,12 +1,12 @@
 """Kill -9 during saves, repeated: the crash-safety check behind ``hccdesk bench crash-save`` and its test.
 
 A child process opens the project, then edits and saves in a tight loop, printing ``saving`` before each
-save and the new lesion's id after ``save()`` returned.  After a random delay it gets SIGKILL, like an app
-that crashes or is killed by the system.  Then the project must open without falling back to its backup, and
-``project.h5`` by itself (the journal not applied) must hold every lesion reported saved; the journal must
-then apply on top of it.  The next child works on the same folder, so stale locks, temp files and journals
-pile up as they would for a user whose app keeps crashing. docs/design/architecture.md §9 sets the budget: 0
-damaged projects in 100 tries.
+save and the new lesion's id after ``save()`` returned.  A random delay after its first save began, it gets
+SIGKILL, like an app that crashes or is killed by the system.  Then the project must open without falling
+back to its backup, and ``project.h5`` by itself (the journal not applied) must hold every lesion reported
+saved; the journal must then apply on top of it.  The next child works on the same folder, so stale locks,
+temp files and journals pile up as they would for a user whose app keeps crashing.
+docs/design/architecture.md §9 sets the budget: 0 damaged projects in 100 tries.
 """
 
 from __future__ import annotations
