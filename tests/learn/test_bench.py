@@ -18,8 +18,9 @@ def test_flops_of_3d_nonlocal_by_hand() -> None:
     model = build_model(load_variant("3d-nonlocal"))
     stem = 2 * 16**3 * 27 * 1 * 64  # conv 3x3x3, 1 -> 64 channels, 16^3 positions
     n = 8**3  # positions after the first pool
+    keys = n // 8  # phi and g max-pooled by 2 per axis (Wang et al.'s subsampling, on)
     projections = 3 * 2 * n * 64 * 64  # theta, phi, g
-    attention = 2 * (2 * n * n * 64)  # theta phi^T and softmax . g
+    attention = 2 * (2 * n * keys * 64)  # theta phi^T and softmax . g
     feature = 2 * (4**3 * 64) * 64  # FC from the pooled 4^3 x 64 map
     classifier = 2 * 64 * 2
     expected = stem + projections + attention + feature + classifier

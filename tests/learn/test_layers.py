@@ -205,3 +205,12 @@ def test_fusion_prediction_does_not_depend_on_the_batch() -> None:
     crowd = np.concatenate([lesion, 10.0 * rng.standard_normal((60, 20)).astype(np.float32)])
     together = keras.ops.convert_to_numpy(model(crowd, training=False))[:5]
     np.testing.assert_allclose(alone, together, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", [NonLocal, CommonIndividual])
+def test_rewritten_layers_use_keras_ops_only(layer: type) -> None:
+    """Issue 9 item 9: no TensorFlow call inside these layers, so the network also runs on the JAX backend."""
+    import inspect
+
+    source = inspect.getsource(layer)
+    assert "tf." not in source and "tensorflow" not in source
