@@ -30,7 +30,15 @@ from hccdesk.store.codec import dumps, from_dict, to_dict
 from hccdesk.store.export_target import refuse_inside_project
 from hccdesk.store.fsutil import remove_if_exists
 from hccdesk.store.images import StudyImages
-from hccdesk.store.integrity import duplicate_ids, lesion_problems, record_problems, study_problems
+from hccdesk.store.integrity import (
+    duplicate_ids,
+    lesion_problems,
+    model_problems,
+    prediction_problems,
+    record_problems,
+    run_problems,
+    study_problems,
+)
 from hccdesk.store.journal import (
     AUTOSAVE_DIR,
     Journal,
@@ -487,16 +495,20 @@ class Project:
     def put_run(self, run: RunRecord) -> None:
         """Insert or replace a cross-validation run record."""
         self._check_writable()
+        _refuse(run_problems(run))
         self._commit({"op": "put", "kind": "run", "record": to_dict(run)})
 
     def put_model(self, record: ModelRecord) -> None:
         """Insert or replace a model record (the caller writes its ``.keras`` file inside the folder)."""
         self._check_writable()
+        _refuse(model_problems(record))
         self._commit({"op": "put", "kind": "model", "record": to_dict(record)})
 
     def add_predictions(self, predictions: Iterable[Prediction]) -> None:
         """Store new predictions (earlier ones are kept as history)."""
         self._check_writable()
+        predictions = list(predictions)
+        _refuse([problem for p in predictions for problem in prediction_problems(p)])
         records = [to_dict(p) for p in predictions]
         if records:
             self._commit({"op": "add", "kind": "prediction", "records": records})
@@ -606,6 +618,12 @@ class Project:
     def _notify(self, kind: str, record_id: str) -> None:
         for callback in list(self._observers):
             callback(kind, record_id)
+
+
+def _refuse(problems: list[str]) -> None:
+    """Refuse a record that the next open would refuse (the checks of reading, applied when writing)."""
+    if problems:
+        raise InputError(f"cannot store {'; '.join(problems)}")
 
 
 def _changes(entry: dict[str, Any]) -> list[tuple[str, str]]:

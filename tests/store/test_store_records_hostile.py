@@ -188,3 +188,18 @@ def test_a_journaled_lesion_that_no_longer_fits_is_left_out_with_a_warning(
     assert "left out lesion huge from the journal" in capsys.readouterr().err
     with Project.open(two_saves) as again:
         assert set(again.lesions) == {"A", "B", "fits"}
+
+
+def test_records_the_next_open_would_refuse_are_refused_when_stored(project: Project) -> None:
+    from hccdesk.errors import InputError
+    from hccdesk.store.records import ModelRecord, Prediction, RunRecord
+
+    with pytest.raises(InputError, match="outside the project folder"):
+        project.put_run(
+            RunRecord("r1", "3d-cifa", {}, status="done", model_files={"r0f0": "/home/x/m.keras"})
+        )
+    with pytest.raises(InputError, match="not a path inside the project folder"):
+        project.put_model(ModelRecord("m1", "3d-cifa", {}, "../m.keras", []))
+    with pytest.raises(InputError, match="is not a probability"):
+        project.add_predictions([Prediction("L1", "m1", float("nan"), 0.0, 1)])
+    assert not project.dirty and not project.runs and not project.models and not project.predictions()
