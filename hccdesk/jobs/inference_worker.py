@@ -1,7 +1,8 @@
 """The warm inference worker's process: load an ensemble once, then answer grade and explain requests.
 
 Qt-free, and TensorFlow-free at import: the owner names :func:`serve_inference` as a spawn target without
-loading TensorFlow; the answering functions import :mod:`hccdesk.learn.explain` when they first run.  The
+loading TensorFlow; the answering functions import :mod:`hccdesk.learn.explain` when they first run.  A
+source without a patch model (the radiomics baseline) grades through its learner and has no heat map.  The
 owner side is :class:`hccdesk.jobs.warm_worker.WarmWorker`.
 
 Requests and replies are plain dicts (numpy arrays inside explain replies) with an ``id`` chosen by the
@@ -34,6 +35,7 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from typing import Any
 
+from hccdesk.errors import HccdeskError, ModelError
 from hccdesk.store.records import Box
 
 _loaded: dict[str, Any] = {}
@@ -69,18 +71,47 @@ def answer(request: dict[str, Any], cancelled: Callable[[], bool] = lambda: Fals
         else:
             raise ValueError(f"unknown request {request['type']!r}")
         reply |= {"source_id": ensemble.source_id, "seconds": time.perf_counter() - start}
-    except Exception as error:  # reported to the owner; the worker keeps serving
+    except HccdeskError as error:  # an expected refusal: its message says it all
+        reply = {"type": "failed", "reason": str(error).splitlines()[0]}
+    except Exception as error:  # reported to the owner (traceback on stderr); the worker keeps serving
         traceback.print_exc()
         reply = {"type": "failed", "reason": f"{type(error).__name__}: {error}".splitlines()[0]}
     return {**identity, **reply}
 
 
+class LesionLevelModels:
+    """Members without patches (the radiomics baseline): a lesion-level P(high) per member and nothing
+    inside the box to show, so they grade but have no heat map."""
+
+    has_attention = False
+
+    def __init__(self, source_id: str, model_paths: list[str]) -> None:
+        from hccdesk.jobs.learners import learner_for_model
+
+        self.source_id = source_id
+        self.learner = learner_for_model(model_paths[0])
+        self.members = [self.learner.load(path) for path in model_paths]
+        self.config = self.members[0].config
+
+    def warm_up(self) -> None:
+        """Nothing to trace: the models are closed-form."""
+
+    def member_p_high(self, images: Any, box: Box) -> list[float]:
+        inputs = self.learner.lesion_inputs(images, box, self.config)
+        return [float(member.predict_lesions([inputs])[0]) for member in self.members]
+
+
 def _ensemble(source_id: str, model_paths: list[str]) -> Any:
+    from hccdesk.jobs.learners import NetworkLearner, learner_for_model
     from hccdesk.learn.explain import Ensemble
 
     if _loaded.get("source_id") != source_id:
         _loaded.clear()
-        ensemble = Ensemble.load(source_id, model_paths)
+        ensemble: Ensemble | LesionLevelModels
+        if isinstance(learner_for_model(model_paths[0]), NetworkLearner):
+            ensemble = Ensemble.load(source_id, model_paths)
+        else:
+            ensemble = LesionLevelModels(source_id, model_paths)
         ensemble.warm_up()
         _loaded.update(source_id=source_id, ensemble=ensemble)
     return _loaded["ensemble"]
@@ -94,8 +125,7 @@ def _grade(ensemble: Any, request: dict[str, Any], cancelled: Callable[[], bool]
         if cancelled():
             return {"type": "cancelled"}
         with StudyImages.open(lesion["images_path"]) as images:
-            reading = ensemble.read(images, Box(*lesion["box"]))
-        votes.append([float(p) for p in reading.member_p_high])
+            votes.append(ensemble.member_p_high(images, Box(*lesion["box"])))
     return {
         "type": "graded",
         "lesion_ids": [lesion["lesion_id"] for lesion in request["lesions"]],
@@ -106,6 +136,10 @@ def _grade(ensemble: Any, request: dict[str, Any], cancelled: Callable[[], bool]
 
 def _explain(ensemble: Any, request: dict[str, Any]) -> dict[str, Any]:
     from hccdesk.store.images import StudyImages
+
+    if isinstance(ensemble, LesionLevelModels):
+        name = ensemble.config.get("name", "this variant")
+        raise ModelError(f"{name} has no patch model, so it has no heat map (it grades whole lesions)")
 
     box = Box(*request["box"])
     with StudyImages.open(request["images_path"]) as images:

@@ -102,6 +102,10 @@ class Ensemble:
         step = target_grid(images, box, self.config["patches"]).step
         return LesionReading(cut.centres, votes, patch_half_extent(self.config, step))
 
+    def member_p_high(self, images: RegionReader, box: Box) -> list[float]:
+        """Each member's P(high) of ``box``: the mean over its patches, as in training and the grade job."""
+        return [float(p) for p in self.read(images, box).member_p_high]
+
     def attention(self, images: RegionReader, box: Box, voxel: tuple[int, int, int]) -> HeatMap | None:
         """The members' mean non-local attention from the feature position under ``voxel`` over its patch.
 

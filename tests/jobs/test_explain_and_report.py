@@ -1,0 +1,98 @@
+"""``hccdesk explain`` writes maps on export-masks' grid; ``hccdesk report`` is one self-contained HTML file
+that a real browser (headless Chromium) renders; ``hccdesk grade --order uncertain`` lists the least sure
+first.  They use the shared smoke cross-validation (a 4-member fold ensemble per variant)."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from hccdesk.cli import main
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+)
+
+
+def _run_id(cv_result: Any, variant: str) -> str:
+    return next(run["id"] for run in cv_result.data["runs"] if run["variant"] == variant)
+
+
+@pytest.mark.slow
+def test_explain_writes_maps_on_the_export_masks_grid(cv_result: Any, tmp_path: Path, capsys: Any) -> None:
+    import nibabel as nib
+
+    folder = cv_result.folder
+    run_id = _run_id(cv_result, "3d-local")
+    lesion_id = "L0003"
+    out = tmp_path / "explain"
+    assert main(["explain", str(folder), "--lesion", lesion_id, "--run", run_id, "--out", str(out)]) == 0
+    assert "no non-local branch" in capsys.readouterr().out  # 3d-local: no attention map, said so
+    assert main(["export-masks", str(folder), str(tmp_path / "masks")]) == 0
+    heat = nib.load(out / f"{lesion_id}_p_high.nii.gz")
+    with open(tmp_path / "masks" / "lesion_labels.csv", encoding="utf-8") as handle:
+        study_id = next(row["study_id"] for row in csv.DictReader(handle) if row["lesion_id"] == lesion_id)
+    reference = nib.load(tmp_path / "masks" / f"{study_id}_arterial.nii.gz")
+    assert heat.shape == reference.shape
+    assert np.allclose(heat.affine, reference.affine)
+    values = np.asarray(heat.dataobj)  # [i, j, k] as NIfTI stores it
+    shown = values[~np.isnan(values)]
+    assert shown.size > 0 and np.all((shown >= 0) & (shown <= 1))
+    with open(out / f"{lesion_id}_patches.csv", encoding="utf-8") as handle:
+        patches = list(csv.DictReader(handle))
+    assert patches
+    for row in patches:
+        k, j, i = (round(float(row[axis])) for axis in ("k", "j", "i"))
+        assert values[i, j, k] == pytest.approx(float(row["p_high"]), abs=1e-5)
+    labels = np.asarray(nib.load(tmp_path / "masks" / f"{study_id}_lesions.nii.gz").dataobj)
+    assert np.any(~np.isnan(values) & (labels > 0))  # the map lies over the lesion's box
+    for phase in ("pre", "arterial", "portal", "delayed"):
+        assert (out / f"{lesion_id}_{phase}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (out / f"{lesion_id}_attention.nii.gz").exists()
+
+
+@pytest.mark.slow
+def test_report_is_self_contained_labelled_and_renders_in_chromium(cv_result: Any, tmp_path: Path) -> None:
+    folder = cv_result.folder
+    out = tmp_path / "report.html"
+    assert main(["report", str(folder), "--run", _run_id(cv_result, "2d-local"), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "Synthetic data" in text and "synthetic data</span>" in text
+    for lesion_id in ("L0001", "L0016"):
+        assert f'id="{lesion_id}"' in text
+    assert text.count('src="data:image/png;base64,') == 1 + 16 * 5  # the scale; 4 phases + heat map each
+    assert not re.search(r'(src|href)="(?!data:)', text)  # nothing fetched from anywhere
+    assert "PHANTOM" not in text  # the phantom's patient names never reach the project, nor the report
+    assert "AUC 95% CI" in text and "Cross-validation (" in text
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (./hccdesk.sh test installs it when run as root)")
+    screenshot = tmp_path / "report.png"
+    profile = tmp_path / "chromium-profile"
+    common = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
+    shot = subprocess.run(
+        [*common, f"--screenshot={screenshot}", "--window-size=1200,1600", out.as_uri()],
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    dom = subprocess.run(
+        [*common, "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=180, check=False
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count("<img") == 1 + 16 * 5 and "Lesion grading report" in dom.stdout
