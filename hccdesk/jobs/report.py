@@ -24,15 +24,26 @@ from hccdesk.store.fsutil import write_text_atomically
 from hccdesk.store.records import ROMAN, Prediction, RunRecord, now_iso
 from hccdesk.store.studies import REFERENCE_PHASE
 
-SYNTHETIC_MODEL_NAME = "synthetic liver phantom"
-"""``ManufacturerModelName`` the phantom writes into every series it makes."""
+PHANTOM_MARKERS = ("phantom", "hccdesk", "hcc desk")
+"""Words of the ``Manufacturer`` / ``ManufacturerModelName`` the phantom writes ("HCC Desk", "synthetic liver
+phantom"), where the import's tag cleaning keeps them."""
+TRUTH_SUFFIX = ".truth.json"
+"""The phantom's ground truth, kept beside a project it built (``<name>.truth.json``)."""
 METRIC_NAMES = ("auc", "accuracy", "sensitivity", "specificity", "balanced_accuracy")
 
 
 def is_synthetic(project: Any, study_id: str) -> bool:
-    """True when any phase of the study was made by the phantom."""
-    phases = project.studies[study_id].phases.values()
-    return any(info.tags.get("ManufacturerModelName") == SYNTHETIC_MODEL_NAME for info in phases)
+    """True when the phantom made the study: its ground-truth file lies beside the project (the demo and any
+    ``build_demo`` project), or a phase's scanner tags name the phantom."""
+    folder = Path(project.folder)
+    if (folder.parent / f"{folder.stem}{TRUTH_SUFFIX}").is_file():
+        return True
+    scanner = [
+        str(info.tags.get(tag, "")).lower()
+        for info in project.studies[study_id].phases.values()
+        for tag in ("Manufacturer", "ManufacturerModelName")
+    ]
+    return any(marker in text for text in scanner for marker in PHANTOM_MARKERS)
 
 
 def latest_predictions(project: Any) -> dict[str, Prediction]:

@@ -65,8 +65,13 @@ def test_explain_writes_maps_on_the_export_masks_grid(cv_result: Any, tmp_path: 
 
 
 @pytest.mark.slow
-def test_report_is_self_contained_labelled_and_renders_in_chromium(cv_result: Any, tmp_path: Path) -> None:
-    folder = cv_result.folder
+def test_report_is_self_contained_labelled_and_renders_in_chromium(
+    cv_result: Any, small_cohort_template: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "small.hccdesk"  # with the phantom's truth file beside it, as the demo keeps it
+    shutil.copytree(cv_result.folder, folder, ignore=shutil.ignore_patterns("lock"))
+    truth = small_cohort_template.parent / f"{small_cohort_template.stem}.truth.json"
+    shutil.copyfile(truth, tmp_path / truth.name)
     out = tmp_path / "report.html"
     assert main(["report", str(folder), "--run", _run_id(cv_result, "2d-local"), "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
