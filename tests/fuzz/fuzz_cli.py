@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,29 +58,36 @@ class Run:
     findings: list[str] = field(default_factory=list)
 
 
+GNU_TIME = Path("/usr/bin/time")
+"""Measures each command's peak resident memory.  ``wait4`` from this process would not do: a child's
+``ru_maxrss`` starts at this (numpy- and pydicom-laden) process's size when it is forked, before ``exec``."""
+
+
 def run_command(args: list[str], timeout: float) -> tuple[int | None, str, float, float]:
-    """(exit status or None on timeout, stderr, seconds, peak RSS MiB) of ``python -m hccdesk ARGS``."""
+    """(exit status or None on timeout, stderr, seconds, peak RSS in MiB or NaN) of ``hccdesk ARGS``."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     start = time.monotonic()
-    with tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "hccdesk", *args], stdout=subprocess.DEVNULL, stderr=err, env=env
-        )
-        status: int | None = None
-        while True:
-            pid, code, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                status = os.waitstatus_to_exitcode(code)
-                break
-            if time.monotonic() - start > timeout:
-                process.kill()
-                _, _, usage = os.wait4(process.pid, 0)
-                break
-            time.sleep(0.05)
-        process.returncode = status if status is not None else -9
-        err.seek(0)
-        stderr = err.read().decode("utf-8", "replace")
-    return status, stderr, time.monotonic() - start, usage.ru_maxrss / 1024
+    with tempfile.TemporaryDirectory() as scratch:
+        rss = Path(scratch) / "rss"
+        command = [sys.executable, "-m", "hccdesk", *args]
+        if GNU_TIME.exists():
+            command = [str(GNU_TIME), "-q", "-f", "%M", "-o", str(rss), *command]
+        with open(Path(scratch) / "stderr", "w+b") as err:
+            process = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True
+            )
+            status: int | None
+            try:
+                status = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)  # the whole group: GNU time and hccdesk
+                process.wait()
+                status = None
+            err.seek(0)
+            stderr = err.read().decode("utf-8", "replace")
+        text = rss.read_text().strip() if rss.exists() else ""
+        peak = int(text.splitlines()[-1]) / 1024 if text and text.splitlines()[-1].isdigit() else float("nan")
+    return status, stderr, time.monotonic() - start, peak
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
@@ -189,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
     counts = Counter(finding for run in runs for finding in run.findings)
     kinds = Counter(case.family for case in cases)
-    peak = max(run.peak_mib for run in runs)
+    peaks = [run.peak_mib for run in runs if run.peak_mib == run.peak_mib]
+    peak = max(peaks) if peaks else float("nan")
     statuses = Counter((run.command, run.status) for run in runs)
     mix = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
     print(
