@@ -2,10 +2,12 @@
 
 Usage::
 
-    .venv/bin/python tests/fuzz/fuzz_cli.py [--cases 240] [--seed 11] [--timeout 60] [--work DIR] [--json OUT]
+    .venv/bin/python tests/fuzz/fuzz_cli.py [--cases 240] [--seed 11] [--timeout 60] [--jobs 2]
+                                            [--memory-mib 1024] [--work DIR] [--json OUT]
 
 Every command runs in its own process (the real CLI, ``python -m hccdesk``) under a timeout; its peak
-resident memory is read from ``wait4``.  A case counts as
+resident memory is measured by GNU time (``/usr/bin/time``; not measured where it is missing).  A case
+counts as
 
 * a **hang** when a command outlives the timeout;
 * a **traceback** when a command exits with anything but 0 or 2, or prints ``Traceback``;
