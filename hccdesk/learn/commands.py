@@ -20,10 +20,12 @@ def register_bench(bench_subparsers: argparse._SubParsersAction) -> None:
     """``hccdesk bench train [--variant NAME ...] [--steps N] [--batch-size N] [--json]``."""
     parser = bench_subparsers.add_parser(
         "train",
-        help="training step time, FLOP rate and its ratio to this machine's dense matmul rate, per variant",
+        help="training step time (model alone and whole fit loop), FLOP rate and its ratio to this machine's "
+        "dense matmul rate, per variant",
         description="Time training steps of each variant (default: all 14) at its default batch size, count "
         "the FLOPs of a step from the layer shapes, and compare the achieved GFLOP/s with the dense float32 "
-        "matmul rate measured in the same run.",
+        "matmul rate measured in the same run. Also time the whole fit loop (data pipeline, augmentation and "
+        "callbacks included) on synthetic patches: the step time a user waits for.",
     )
     parser.add_argument("--variant", action="append", dest="variants", metavar="NAME", help="repeatable")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per variant (default 10)")
