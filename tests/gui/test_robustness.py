@@ -85,7 +85,8 @@ def test_a_manifest_import_moves_the_progress_bar_and_cancel_keeps_the_finished_
     rows = []
     for number, study in enumerate(["G1", "G2"]):
         for phase in ("arterial", "portal"):
-            array = np.full((6, 16, 16), 100 * number, dtype=np.int16)
+            # the phases differ: one image given as two phases is refused (issue 11, class 2)
+            array = np.full((6, 16, 16), 100 * number + (phase == "portal"), dtype=np.int16)
             write_nifti(
                 Volume(array, np.diag([1.5, 1.5, 3.0, 1.0]), phase), tmp_path / f"{study}_{phase}.nii"
             )
