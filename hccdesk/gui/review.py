@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from PySide6 import QtCore, QtWidgets
 
-from hccdesk.errors import JobError
+from hccdesk.errors import HccdeskError, JobError
 from hccdesk.evaluation.review_order import uncertain_first
 from hccdesk.gui.dialogs import show_error
 from hccdesk.gui.document import ProjectDocument
@@ -80,7 +80,15 @@ class ReviewController(QtCore.QObject):
         document.study_changed.connect(lambda _id: self.overlay.set_map(None))
         grid.cursor_moved.connect(lambda _voxel: self._cursor_timer.start() if self.attention_mode else None)
         inspector.colour_bar.opacity_changed.connect(self.overlay.set_opacity)
-        self.bridge.warm_up()
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """Start the worker on the newest source in the background; a failure to start is reported, and the
+        project stays open (Grade then says why it cannot grade)."""
+        try:
+            self.bridge.warm_up()
+        except (HccdeskError, OSError) as error:
+            self._status(f"The inference worker did not start: {error}")
 
     def close(self) -> None:
         self._live_timer.stop()
@@ -108,7 +116,7 @@ class ReviewController(QtCore.QObject):
 
     def _records_changed(self, kind: str) -> None:
         if kind in ("run", "model"):
-            self.bridge.warm_up()
+            self.warm_up()
 
     def _ask_live(self) -> None:
         lesion = self._selected()
