@@ -216,6 +216,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_grade(args: argparse.Namespace) -> int:
+    from hccdesk.evaluation.review_order import uncertain_first
     from hccdesk.jobs.command_output import grade_json, grade_table
     from hccdesk.jobs.runner import start_grade
 
@@ -230,6 +231,8 @@ def run_grade(args: argparse.Namespace) -> int:
             if p.model_id == source:
                 latest.setdefault(p.lesion_id, p)
         ids = args.lesions or sorted(project.lesions)
+        if args.order == "uncertain":
+            ids = uncertain_first(ids, latest)
         chosen = [latest[i] for i in ids if i in latest]
         print(grade_json(project, source, chosen) if args.json else grade_table(project, source, chosen))
         return code

@@ -135,6 +135,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--run", default=None, metavar="ID")
     source.add_argument("--model", default=None, metavar="ID")
     grade.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    grade.add_argument(
+        "--order",
+        choices=("id", "uncertain"),
+        default="id",
+        help="list lesions by id (default) or least sure first: largest ensemble spread, then P(high) "
+        "nearest 0.5 (the app's Next uncertain lesion)",
+    )
     grade.set_defaults(handler=handlers.run_grade)
 
     runs = subparsers.add_parser("runs", help="list or show stored cross-validation runs and models")

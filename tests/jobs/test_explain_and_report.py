@@ -5,6 +5,7 @@ first.  They use the shared smoke cross-validation (a 4-member fold ensemble per
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 import subprocess
@@ -101,3 +102,17 @@ def test_report_is_self_contained_labelled_and_renders_in_chromium(
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count("<img") == 1 + 16 * 5 and "Lesion grading report" in dom.stdout
+
+
+@pytest.mark.slow
+def test_grade_order_uncertain_lists_the_least_sure_first(
+    cv_result: Any, tmp_path: Path, capsys: Any
+) -> None:
+    folder = tmp_path / "small.hccdesk"
+    shutil.copytree(cv_result.folder, folder, ignore=shutil.ignore_patterns("lock"))
+    argv = ["grade", str(folder), "--run", _run_id(cv_result, "2d-local"), "--order", "uncertain", "--json"]
+    assert main(argv) == 0
+    rows = json.loads(capsys.readouterr().out)["predictions"]
+    assert len(rows) == 16
+    keys = [(-row["spread"], abs(row["p_high"] - 0.5)) for row in rows]
+    assert keys == sorted(keys) and keys[0] != keys[-1]
