@@ -9,12 +9,15 @@ config.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import keras
 import tensorflow as tf
 from keras import ops
 
 _PACKAGE = "hccdesk"
+Tensor = Any
+"""A tensor of whichever Keras backend runs the layer (the layers below use ``keras.ops`` only)."""
 ENTROPY_SAMPLES = 8
 """Patches of a training batch whose attention entropy is measured (a monitor; the first few suffice)."""
 
@@ -92,7 +95,7 @@ class NonLocal(keras.layers.Layer):
             shape=(), initializer=keras.initializers.Constant(math.log(keys)), trainable=False, name="entropy"
         )
 
-    def attention(self, x):
+    def attention(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The row-stochastic affinity ``softmax_j(θ(x_i)ᵀφ(x_j))`` (B, N, N') and the values g (B, N', C)."""
         batch = ops.shape(x)[0]
         theta = ops.reshape(self.theta(x), (batch, -1, self.channels))
@@ -107,7 +110,7 @@ class NonLocal(keras.layers.Layer):
             logits = logits * factor
         return ops.softmax(logits, axis=-1), g
 
-    def call(self, x, training: bool | None = None):
+    def call(self, x: Tensor, training: bool | None = None) -> Tensor:
         weights, g = self.attention(x)
         if training:
             sample = ops.stop_gradient(weights[:ENTROPY_SAMPLES])
@@ -199,12 +202,12 @@ class CommonIndividual(keras.layers.Layer):
         ]
         self.step = self.add_weight(shape=(), initializer="zeros", trainable=False, name="step")
 
-    def _projector(self, v):
+    def _projector(self, v: Tensor) -> Tensor:
         """``V_iᵀ(V_iV_iᵀ)⁻¹V_i``: the exact projector onto V_i's row space (``d×d``)."""
         gram = ops.matmul(v, ops.transpose(v))
         return ops.matmul(ops.transpose(v), ops.solve(gram, v))
 
-    def parts(self, y, index: int) -> tuple:
+    def parts(self, y: Tensor, index: int) -> tuple[Tensor, Tensor, Tensor]:
         """``(c_i, J_i, A_i)`` of branch ``index`` for feature rows ``y``: coordinates, common and individual
         parts."""
         v = ops.cast(self.v[index], y.dtype)
@@ -212,7 +215,7 @@ class CommonIndividual(keras.layers.Layer):
         common = ops.matmul(y, self._projector(v))
         return c, common, y - common
 
-    def decomposition_losses(self, y1, y2) -> dict:
+    def decomposition_losses(self, y1: Tensor, y2: Tensor) -> dict[str, Tensor]:
         """The unweighted auxiliary terms for a batch of features: centred L_corr and ‖VVᵀ − I‖²."""
         c1, c2 = (
             ops.matmul(y, ops.transpose(ops.cast(v, y.dtype))) for y, v in zip((y1, y2), self.v, strict=True)
@@ -226,7 +229,7 @@ class CommonIndividual(keras.layers.Layer):
         vorth = sum(ops.sum(ops.square(ops.matmul(v, ops.transpose(v)) - eye)) for v in self.v)
         return {"corr": corr, "vorth": ops.cast(vorth, y1.dtype)}
 
-    def corr_weight(self):
+    def corr_weight(self) -> Tensor:
         """λ_corr times the ramp at the current step (a tensor)."""
         if self.ramp_steps <= 0:
             ramp = ops.cast(self.step >= self.ramp_start, "float32")
@@ -234,7 +237,7 @@ class CommonIndividual(keras.layers.Layer):
             ramp = ops.clip((self.step - self.ramp_start) / self.ramp_steps, 0.0, 1.0)
         return self.lambda_corr * ramp
 
-    def call(self, inputs: list, training: bool | None = None):
+    def call(self, inputs: list[Tensor], training: bool | None = None) -> Tensor:
         y1, y2 = inputs
         if training:
             terms = self.decomposition_losses(y1, y2)
