@@ -105,16 +105,19 @@ class _HeaderEnd:
     PS3.5 section 7.1 requires a dataset's elements in ascending tag order.  A file that breaks it at the top
     level is not a dataset but noise that happens to parse: 200 MB of zero bytes after ``08 00`` are 26
     million "elements" that take pydicom minutes, which made ``inspect`` hang.  Checking the order refuses
-    such a file at its second element.
+    such a file at its second element.  The first element may come twice: pydicom reads it once more when
+    the file's VR encoding is not the one its header declares.
     """
 
     def __init__(self) -> None:
         self._last = -1
+        self._calls = 0
 
     def __call__(self, tag: int, vr: str | None, length: int) -> bool:
+        self._calls += 1
         if tag in _PIXEL_TAG_NUMBERS:
             return True
-        if tag <= self._last:
+        if tag < self._last or (tag == self._last and self._calls > 2):
             raise NotAnImage(
                 f"data element ({tag >> 16:04X},{tag & 0xFFFF:04X}) after ({self._last >> 16:04X},"
                 f"{self._last & 0xFFFF:04X}): elements out of order, not a DICOM dataset"
