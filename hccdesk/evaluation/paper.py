@@ -58,6 +58,18 @@ TABLES: dict[int, tuple[PaperRow, ...]] = {
 (``3d-cifa`` / ``2d-cifa``); in 3D the paper prints identical numbers for both, in 2D it does not (89.74 vs
 90.60 accuracy), which we reproduce as published."""
 
+
+@dataclass(frozen=True)
+class BaselineRow:
+    """A row shown beside the paper's that the paper does not have (no published numbers)."""
+
+    label: str
+    variant: str
+
+
+BASELINE_ROWS: tuple[BaselineRow, ...] = (BaselineRow("Radiomics baseline", "radiomics"),)
+"""Appended to both tables by ``hccdesk compare`` and listed in the CV dock: what a radiomics tool gives."""
+
 CAPTIONS = {
     1: "Table 1. Local, non-local and local + non-local fusion of deep features, arterial phase (%)",
     2: "Table 2. Fusion by direct concatenation, deep correlation model and common/individual analysis (%)",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hccdesk.evaluation.metrics import compare_runs
-from hccdesk.evaluation.paper import CAPTIONS, TABLES
+from hccdesk.evaluation.paper import BASELINE_ROWS, CAPTIONS, TABLES
 from hccdesk.store.records import RunRecord
 
 COMPARED_METRICS: tuple[str, ...] = ("accuracy", "auc")
@@ -169,6 +169,12 @@ def paper_table(number: int, runs: dict[str, RunRecord], protocol: str, cohort: 
         for name in ("accuracy", "sensitivity", "specificity"):
             published = getattr(row, name)
             cells += [_metric(run, name) if run else "-", f"{published[0]:.2f} ± {published[1]:.2f}"]
+        rows.append(cells)
+    for baseline in BASELINE_ROWS:
+        run = runs.get(baseline.variant)
+        cells = [f"{baseline.label} (not in the paper)"]
+        for name in ("accuracy", "sensitivity", "specificity"):
+            cells += [_metric(run, name) if run else "-", "-"]
         rows.append(cells)
     header = ["", "Accuracy ours", "paper", "Sensitivity ours", "paper", "Specificity ours", "paper"]
     return "\n".join(

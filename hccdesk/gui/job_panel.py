@@ -32,8 +32,9 @@ TRAIN_PROFILE = "smoke"
 
 
 def _variant_groups() -> list[tuple[str, list[tuple[str, str]]]]:
-    """The 14 variants as the paper groups them: Table 1 (local, non-local) then Table 2 (the fusions)."""
-    from hccdesk.evaluation.paper import CAPTIONS, TABLES
+    """The 14 variants as the paper groups them: Table 1 (local, non-local) then Table 2 (the fusions), then
+    the baselines that are not in the paper."""
+    from hccdesk.evaluation.paper import BASELINE_ROWS, CAPTIONS, TABLES
 
     seen: set[str] = set()
     groups = []
@@ -41,6 +42,7 @@ def _variant_groups() -> list[tuple[str, list[tuple[str, str]]]]:
         rows = [(row.variant, row.label) for row in TABLES[number] if row.variant not in seen]
         seen |= {variant for variant, _ in rows}
         groups.append((CAPTIONS[number], rows))
+    groups.append(("Not in the paper. Baselines", [(row.variant, row.label) for row in BASELINE_ROWS]))
     return groups
 
 
@@ -50,13 +52,22 @@ def _duration(seconds: float) -> str:
 
 
 class JobPanel(QtWidgets.QWidget):
-    """CV controls, progress and results; also runs Grade (and the training Grade may need first)."""
+    """CV controls, progress and results; also runs Grade (and the training Grade may need first).
+
+    ``device`` names where jobs run (``"CPU: ..."`` or ``"GPU: ..."``, see :mod:`hccdesk.device`).
+    On a CPU the dock proposes one repeat instead of the paper's ten (a fast-profile repeat of 3d-cifa takes
+    tens of minutes there) and asks before the paper profile; the expected duration, from the folds this
+    machine has run, is shown before Run.
+    """
 
     job_finished = QtCore.Signal(object)  # the job's Finished message
 
-    def __init__(self, document: ProjectDocument, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, document: ProjectDocument, device: str, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._document = document
+        self.device = device
         self.bridge: JobBridge | None = None
         self._after: Callable[[Finished], None] | None = None
         self._started = 0.0
@@ -95,7 +106,7 @@ class JobPanel(QtWidgets.QWidget):
         self.variant_tree.expandAll()
         form.addRow(self.variant_tree)
         self.folds_spin = QtWidgets.QSpinBox(minimum=2, maximum=10, value=4)
-        self.repeats_spin = QtWidgets.QSpinBox(minimum=1, maximum=50, value=10)
+        self.repeats_spin = QtWidgets.QSpinBox(minimum=1, maximum=50, value=1 if self.on_cpu else 10)
         self.profile_combo = QtWidgets.QComboBox()
         self.profile_combo.addItems(["fast", "smoke", "paper"])
         self.profile_combo.setToolTip("fast: a tenth of the paper's iterations; smoke: a check that it runs")
@@ -104,6 +115,13 @@ class JobPanel(QtWidgets.QWidget):
         form.addRow("Repeats", self.repeats_spin)
         form.addRow("Profile", self.profile_combo)
         form.addRow("Seed", self.seed_spin)
+        self.estimate_label = QtWidgets.QLabel()
+        self.estimate_label.setWordWrap(True)
+        form.addRow(self.estimate_label)
+        self.variant_tree.itemChanged.connect(self.update_estimate)
+        self.folds_spin.valueChanged.connect(self.update_estimate)
+        self.repeats_spin.valueChanged.connect(self.update_estimate)
+        self.profile_combo.currentTextChanged.connect(self.update_estimate)
         buttons = QtWidgets.QHBoxLayout()
         self.run_button = QtWidgets.QPushButton("Run")
         self.cancel_button = QtWidgets.QPushButton("Cancel")
@@ -168,6 +186,10 @@ class JobPanel(QtWidgets.QWidget):
 
     # --- state -------------------------------------------------------------------------------------------
     @property
+    def on_cpu(self) -> bool:
+        return not self.device.startswith("GPU")
+
+    @property
     def busy(self) -> bool:
         return self.bridge is not None and self.bridge.running
 
@@ -194,6 +216,24 @@ class JobPanel(QtWidgets.QWidget):
     def show_cv(self) -> None:
         self.variant_tree.setFocus()
 
+    def update_estimate(self) -> None:
+        """Show how long the chosen cross-validation should take here, from this machine's finished folds."""
+        from hccdesk.evaluation.duration import cv_seconds
+        from hccdesk.learn.variants import PROFILES
+
+        variants = self.selected_variants()
+        iterations = int(PROFILES[self.profile_combo.currentText()]["iterations"])
+        folds, repeats = self.folds_spin.value(), self.repeats_spin.value()
+        seconds, unknown = cv_seconds(
+            self._document.project.runs.values(), variants, folds, repeats, iterations, self.device
+        )
+        text = f"Estimated duration: {_duration(seconds)}" if len(unknown) < len(variants) else ""
+        if unknown:
+            text += (" plus " if text else "Estimated duration unknown: ") + (
+                f"{', '.join(unknown)} has not run on this machine yet (the first fold measures it)"
+            )
+        self.estimate_label.setText(text)
+
     # --- starting jobs -----------------------------------------------------------------------------------
     @guarded("Cannot start cross-validation")
     def run_cv(self) -> None:
@@ -202,6 +242,15 @@ class JobPanel(QtWidgets.QWidget):
         self._refuse_if_busy()
         variants = self.selected_variants()
         folds, repeats = self.folds_spin.value(), self.repeats_spin.value()
+        if self.profile_combo.currentText() == "paper" and self.on_cpu:
+            answer = QtWidgets.QMessageBox.question(
+                self,
+                "Paper profile on a CPU",
+                f"The paper profile trains 10x longer than 'fast' and jobs run on {self.device}.\n"
+                f"{self.estimate_label.text()}\n\nRun it anyway?",
+            )
+            if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+                return
         handle = start_cv(
             self._document.project,
             variants,
@@ -356,6 +405,7 @@ class JobPanel(QtWidgets.QWidget):
             self.runs_list.item(0).setSelected(True)
         del blocker
         self.show_selected_runs()
+        self.update_estimate()
 
     def selected_runs(self) -> list[RunRecord]:
         runs = self._document.project.runs

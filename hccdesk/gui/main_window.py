@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from hccdesk.device import describe_device
 from hccdesk.errors import ProjectError
 from hccdesk.gui import planes, settings
 from hccdesk.gui.browser import Browser
@@ -62,6 +63,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.review: ReviewController | None = None
         self.files = FileActions(self)
         self.jobs: JobPanel | None = None
+        self.device = device
         self._build_status_bar(device)
         self._build_actions()
         self._connect_grid()
@@ -274,7 +276,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.statusBar().showMessage(warning, 10000)
 
     def _build_job_panel(self, document: ProjectDocument) -> None:
-        self.jobs = JobPanel(document, self)
+        self.jobs = JobPanel(document, self.device or describe_device(), self)
         self.bottom_dock.setWidget(self.jobs)
 
     def close_project(self) -> bool:

@@ -15,7 +15,9 @@ def build_cue_project(folder: Path, seed: int, permute: bool) -> Path:
     """``N_LESIONS`` one-lesion patients whose lesion enhances more in the arterial phase when high grade
     (overlapping classes), each study scaled by its own gain (x0.5-2) as scanners do.
 
-    With ``permute`` the recorded grades are shuffled over the lesions, so no image feature can carry them.
+    With ``permute`` the recorded grades are shuffled over the lesions so that exactly half of each cue class
+    is recorded high: then no image feature carries the grade (a plain shuffle of 40 labels can agree with the
+    cue 35 % or 65 % of the time by chance, which a model would rightly learn).
     """
     from hccdesk.imaging.volume import Volume
     from hccdesk.store.project import Project
@@ -23,7 +25,11 @@ def build_cue_project(folder: Path, seed: int, permute: bool) -> Path:
 
     rng = np.random.default_rng(seed)
     high = np.arange(N_LESIONS) % 2 == 1
-    grades = rng.permutation(high) if permute else high
+    grades = high.copy()
+    if permute:
+        for cue in (False, True):
+            members = rng.permutation(np.flatnonzero(high == cue))
+            grades[members] = np.arange(members.size) % 2 == 1
     with Project.create(folder) as project:
         for index in range(N_LESIONS):
             gain = float(np.exp(rng.uniform(np.log(0.5), np.log(2.0))))

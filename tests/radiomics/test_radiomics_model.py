@@ -1,4 +1,4 @@
-"""The radiomics classifier: fitted on training rows only, saved as JSON, predicting the same after loading."""
+"""The radiomics classifier: fitted on training rows only, saved as JSON, the same after loading."""
 
 from __future__ import annotations
 
