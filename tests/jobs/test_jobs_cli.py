@@ -48,20 +48,21 @@ def test_runs_list_and_show(cv_result: Any, capsys: Any) -> None:
 
 @pytest.mark.slow
 def test_compare_runs_the_rows_then_reuses_them(small_cohort_project: Path, capsys: Any) -> None:
-    """A tiny protocol (2 folds × 1 repeat, 3 steps): the first call runs Table 1's six variants, the second
-    reuses all of them and runs nothing."""
+    """A tiny protocol (2 folds × 1 repeat, 3 steps): the first call runs Table 1's six variants and the
+    radiomics baseline, the second reuses all of them and runs nothing."""
     argv = ["compare", str(small_cohort_project), "--table", "1", "--folds", "2", "--repeats", "1"]
     argv += ["--iterations", "3"]
     assert main(argv) == 0
     first, _ = capsys.readouterr()
     assert "not the paper's patients" in first
     assert "93.16 ± 4.36" in first  # the paper's 3D fusion accuracy, printed beside ours
+    assert "Radiomics baseline (not in the paper)" in first
     assert main(argv) == 0
     second, err = capsys.readouterr()
     assert "reusing stored runs: 2d-local" in err and "3d-cifa" in err
     assert second == first
     with Project.open(small_cohort_project, read_only=True) as project:
-        assert len(project.runs) == 6
+        assert len(project.runs) == 7
 
 
 @pytest.mark.slow
