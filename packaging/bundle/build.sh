@@ -51,7 +51,9 @@ echo "== smoke test: the bundled app renders its screenshots offscreen (demo bui
 smoke="$work/smoke"
 rm -rf "$smoke"
 start=$(date +%s.%N)
-env -i HOME="$work/home" PATH=/usr/bin:/bin LC_ALL=C.UTF-8 QT_QPA_PLATFORM=offscreen "$app" screenshot "$smoke"
+# A time limit, so that a bundle whose worker cannot start fails here instead of waiting forever.
+timeout 1800 env -i HOME="$work/home" PATH=/usr/bin:/bin LC_ALL=C.UTF-8 QT_QPA_PLATFORM=offscreen \
+  "$app" screenshot "$smoke"
 end=$(date +%s.%N)
 for png in main-window coronal cv-results cv-roc graded; do
   [ -s "$smoke/$png.png" ] || { echo "bundle smoke test: $png.png missing" >&2; exit 1; }
