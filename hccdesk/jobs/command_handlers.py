@@ -149,14 +149,14 @@ def _reusable(project: Project, variant: str, wanted: dict[str, Any]) -> RunReco
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from hccdesk.evaluation.paper import BASELINE_ROWS, TABLES
+    from hccdesk.evaluation.paper import BASELINE_ROWS, TABLES, BaselineRow, PaperRow
     from hccdesk.evaluation.run_tables import cohort_note, cv_json, paper_table
     from hccdesk.jobs.command_output import write_json
     from hccdesk.jobs.runner import resolve_iterations, start_cv
     from hccdesk.jobs.snapshot import build_snapshot
 
     profile, iterations = resolve_iterations(args.profile, args.iterations)
-    rows = [*TABLES[args.table], *BASELINE_ROWS]
+    rows: list[PaperRow | BaselineRow] = [*TABLES[args.table], *BASELINE_ROWS]
     variants = list(dict.fromkeys(row.variant for row in rows))
     with open_project(args.project) as project:
         wanted = {
