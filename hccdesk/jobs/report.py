@@ -109,6 +109,11 @@ def _model_card(project: Any, source_id: str, config: dict[str, Any]) -> list[tu
     return card
 
 
+def _number(value: float | None) -> str:
+    """Three decimals, or "-" where the run cannot say (a spread over repeats of a one-repeat run)."""
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _metrics_rows(run: RunRecord | None) -> list[list[str]]:
     if run is None or not run.summary:
         return []
@@ -121,15 +126,7 @@ def _metrics_rows(run: RunRecord | None) -> list[list[str]]:
         if name == "auc" and run.summary.get("auc_ci95"):
             low, high = run.summary["auc_ci95"]
             interval = f"{low:.3f}–{high:.3f}"
-        rows.append(
-            [
-                name,
-                f"{value['mean']:.3f}",
-                f"{value['std_folds']:.3f}",
-                f"{value['std_repeats']:.3f}",
-                interval,
-            ]
-        )
+        rows.append([name, *(_number(value.get(k)) for k in ("mean", "std_folds", "std_repeats")), interval])
     return rows
 
 
