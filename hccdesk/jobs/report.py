@@ -64,10 +64,10 @@ def _prediction_text(prediction: Prediction | None) -> str:
 
 
 def _source_run(project: Any, source_id: str) -> tuple[RunRecord | None, dict[str, Any]]:
-    """The run whose metrics describe ``source_id``, and the source's config."""
+    """The run whose metrics describe ``source_id``, and the source's variant config."""
     if source_id.startswith(grading.RUN_PREFIX):
         run = project.runs[source_id.removeprefix(grading.RUN_PREFIX)]
-        return run, run.config
+        return run, run.config.get("variant_config", {})
     model = project.models[source_id]
     same = [
         r for r in project.runs.values() if r.variant == model.variant and r.status == "done" and r.summary
@@ -89,8 +89,8 @@ def _model_card(project: Any, source_id: str, config: dict[str, Any]) -> list[tu
             ("Members", f"{len(run.model_files)} fold model(s) of run {run.id}"),
             (
                 "Protocol",
-                f"{config.get('folds', '?')} folds × {config.get('repeats', '?')} repeats, "
-                f"profile {config.get('profile', '?')}",
+                f"{run.config.get('folds', '?')} folds × {run.config.get('repeats', '?')} repeats, "
+                f"profile {run.config.get('profile', '?')} ({run.config.get('iterations', '?')} iterations)",
             ),
             ("Trained on", run.device),
         ]

@@ -116,3 +116,26 @@ def test_grade_order_uncertain_lists_the_least_sure_first(
     assert len(rows) == 16
     keys = [(-row["spread"], abs(row["p_high"] - 0.5)) for row in rows]
     assert keys == sorted(keys) and keys[0] != keys[-1]
+
+
+def test_model_card_of_a_run_names_its_variant_and_protocol() -> None:
+    from types import SimpleNamespace
+
+    from hccdesk.jobs.report import _model_card, _source_run
+
+    variant = {
+        "name": "2d-cifa",
+        "summary": "fusion",
+        "paper_rows": ["Table 1"],
+        "patches": {"phases": ["arterial"]},
+    }
+    config = {"folds": 4, "repeats": 1, "profile": "fast", "iterations": 1500, "variant_config": variant}
+    run = SimpleNamespace(
+        id="run-0007", config=config, model_files={"r0f0": "a", "r0f1": "b"}, device="CPU: x"
+    )
+    project = SimpleNamespace(runs={"run-0007": run}, models={})
+    found, variant_config = _source_run(project, "run:run-0007")
+    card = dict(_model_card(project, "run:run-0007", variant_config))
+    assert found is run and card["Variant"] == "2d-cifa" and card["Phases (channels)"] == "arterial"
+    assert card["Protocol"] == "4 folds × 1 repeats, profile fast (1500 iterations)"
+    assert card["Members"] == "2 fold model(s) of run run-0007"
