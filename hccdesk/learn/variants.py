@@ -51,8 +51,8 @@ variant's config by :func:`apply_profile`).  Only ``paper`` reproduces the paper
 paper schedule (1e-4 decayed to 0.86e-4 over 1 500 steps left each weight nearly where it started,
 docs/design/model-review.md finding 5): a ten times larger peak rate after a 5 % warm-up, a cosine decay to
 zero so the last steps settle, and half the batch for twice the steps in the same time (more, noisier
-updates suit a short run); the step count is what a 3D fusion fold affords in 5 minutes on 2 idle cores
-(docs/developer/model-training.md)."""
+updates suit a short run); the step count is what a 3D fusion fold should afford in 5 minutes on 2 idle
+cores, estimated from measurements on a loaded machine (docs/developer/model-training.md)."""
 PROFILE_REASONS: dict[str, str] = {
     "training.schedule": "fast profile: warm-up + cosine decay to zero, designed for its short budget",
     "training.learning_rate": "fast profile: 1e-3, ten times the paper's, so 2 000 steps move the weights",
