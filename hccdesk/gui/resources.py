@@ -1,8 +1,5 @@
-"""Where the app's assets (icons, window/level presets, stylesheet) live, in a checkout and in a wheel.
-
-A source checkout keeps them in ``<repo>/assets``; the wheel force-includes the same folder as
-``hccdesk/_data/assets`` (pyproject), so both are tried in that order.
-"""
+"""The app's assets (icons, window/level presets, stylesheet), found through :mod:`hccdesk.package_data` in a
+checkout, a wheel or a bundle alike."""
 
 from __future__ import annotations
 
@@ -13,17 +10,14 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui
 
-_PACKAGE = Path(__file__).resolve().parents[1]
-_CANDIDATES = (_PACKAGE.parent / "assets", _PACKAGE / "_data" / "assets")
+from hccdesk.package_data import package_data_dir
+
 ICON_SIZES: tuple[int, ...] = (16, 22, 24, 32, 48, 64, 128, 256)
 
 
 def assets_dir() -> Path:
-    """The first assets folder that exists (checkout first, then the installed copy)."""
-    for folder in _CANDIDATES:
-        if (folder / "icons" / "hccdesk.svg").exists():
-            return folder
-    raise FileNotFoundError(f"HCC Desk assets not found in {', '.join(map(str, _CANDIDATES))}")
+    """The assets folder (checkout first, then the installed copy)."""
+    return package_data_dir("assets")
 
 
 def app_icon() -> QtGui.QIcon:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hccdesk.errors import ModelError
+from hccdesk.package_data import package_data_dir
 
 DIMS: tuple[str, ...] = ("2d", "3d")
 HEADS: tuple[str, ...] = ("local", "nonlocal", "concat", "dcca", "common", "individual", "cifa")
@@ -77,11 +78,7 @@ def apply_profile(config: dict[str, Any], profile: str) -> dict[str, Any]:
 
 def models_dir() -> Path:
     """The variant folder: ``models/`` in a source checkout, else ``hccdesk/_data/models`` in an install."""
-    package = Path(__file__).resolve().parents[1]
-    for candidate in (package.parent / "models", package / "_data" / "models"):
-        if (candidate / "3d-cifa.json").is_file():
-            return candidate
-    raise ModelError("the variant configs (models/*.json) are missing; reinstall hccdesk")
+    return package_data_dir("models")
 
 
 def load_variant(name: str) -> dict[str, Any]:
