@@ -93,7 +93,7 @@ def test_learn_loads_keras_but_no_qt() -> None:
 
 def test_cli_parser_imports_nothing_heavy() -> None:
     loaded = _modules_after("from hccdesk.cli import build_parser\nbuild_parser()")
-    heavy_roots = {"tensorflow", "keras", "PySide6", "pyqtgraph", "h5py", "scipy"}
+    heavy_roots = {"tensorflow", "keras", "PySide6", "pyqtgraph", "h5py", "scipy", "numpy"}
     assert not {m for m in loaded if m.split(".")[0] in heavy_roots}
 
 

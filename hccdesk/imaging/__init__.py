@@ -6,8 +6,7 @@ Modules, one concept each: :mod:`~hccdesk.imaging.volume` (Volume, LPS world), :
 (pixel pass, modality LUT), :mod:`~hccdesk.imaging.dicom_tags` (identity-free tag whitelist),
 :mod:`~hccdesk.imaging.nifti`, :mod:`~hccdesk.imaging.phases`, :mod:`~hccdesk.imaging.resample`,
 :mod:`~hccdesk.imaging.dicom_writer` (synthetic series) and :mod:`~hccdesk.imaging.bench`.
+
+The package itself imports nothing, so building the CLI's parser (which imports ``hccdesk.imaging.commands``)
+never loads numpy: ``hccdesk --version`` and ``hccdesk --help`` stay instant.
 """
-
-from hccdesk.imaging.volume import PHASES, Volume, VolumeSource
-
-__all__ = ["PHASES", "Volume", "VolumeSource"]
