@@ -3,6 +3,9 @@
 States: the demo open with a lesion selected (axial and coronal), cross-validation results with the per-fold
 table and ROC curves, and the lesion table after Grade.  The project is copied to a temporary folder first, so
 the smoke CV run made for the pictures never lands in the user's project.  ``QWidget.grab`` renders offscreen.
+Nobody is there to answer a dialog, so a modal message box is answered "no" as it opens; an error box (a
+failed job, a refused file) also ends the command with its text, instead of leaving an invisible window
+waiting for ever.
 """
 
 from __future__ import annotations
@@ -12,10 +15,38 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
+
+from hccdesk.errors import HccdeskError
 
 WINDOW_SIZE = (1600, 1000)
 CV_TIMEOUT_MS = 900_000
+
+
+DIALOG_POLL_MS = 200
+
+
+class _DialogWatch(QtCore.QObject):
+    """Answers any modal message box "no" shortly after it opens and keeps the text of error boxes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+        self._timer = QtCore.QTimer(self)
+        self._timer.timeout.connect(self._close_dialog)
+        self._timer.start(DIALOG_POLL_MS)
+
+    def _close_dialog(self) -> None:
+        dialog = QtWidgets.QApplication.activeModalWidget()
+        if isinstance(dialog, QtWidgets.QMessageBox):
+            if dialog.icon() == QtWidgets.QMessageBox.Icon.Critical:
+                self.messages.append(f"{dialog.windowTitle()}: {dialog.text()}")
+            dialog.reject()
+
+    def raise_if_any(self) -> None:
+        """Raise the first dialog's text as the command's one-line error."""
+        if self.messages:
+            raise HccdeskError("screenshot stopped at a dialog: " + " ".join(self.messages[0].split()))
 
 
 def _wait(signal, timeout_ms: int) -> None:
@@ -51,12 +82,16 @@ def take_screenshots(outdir: Path, project: Path | None = None, cv: str = "smoke
         window = MainWindow(device=_device())
         window.resize(*WINDOW_SIZE)
         window.show()
+        dialogs = _DialogWatch()
         window.files.open_path(copy)
+        dialogs.raise_if_any()
         written = _viewer_shots(app, window, outdir)
         if cv == "smoke" and not any(r.status == "done" for r in window.document.project.runs.values()):
             _run_smoke_cv(window)
+            dialogs.raise_if_any()
         written += _cv_shots(app, window, outdir)
         written += _graded_shot(app, window, outdir)
+        dialogs.raise_if_any()
         window.document.save()  # the temporary copy: closing then asks nothing
         window.close()
     if settings_before is None:

@@ -45,3 +45,19 @@ def test_screenshot_renders_the_viewer_and_results_states(
     assert (
         small_cohort_template / "project.h5"
     ).stat().st_mtime_ns == saved  # a copy was shown, not the project
+
+
+def test_screenshot_answers_an_error_dialog_and_ends_with_its_text(qtbot) -> None:
+    """Offscreen nobody can click: an error box (a failed job) must end the command, not wait for ever."""
+    import pytest
+    from PySide6 import QtCore
+
+    from hccdesk.errors import HccdeskError
+    from hccdesk.gui.dialogs import show_error
+    from hccdesk.gui.screenshot import _DialogWatch
+
+    watch = _DialogWatch()
+    QtCore.QTimer.singleShot(0, lambda: show_error(None, "Job failed", "the worker stopped"))
+    qtbot.waitUntil(lambda: bool(watch.messages), timeout=10_000)
+    with pytest.raises(HccdeskError, match="Job failed: the worker stopped"):
+        watch.raise_if_any()
