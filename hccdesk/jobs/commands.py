@@ -26,7 +26,9 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         "--profile",
         choices=sorted(PROFILES),
         default=None,
-        help="training length: paper (15 000 iterations), fast (1 500, the default) or smoke (a few steps)",
+        help="training schedule: "
+        + "; ".join(f"{name}: {profile['description']}" for name, profile in PROFILES.items())
+        + " (default fast)",
     )
     group.add_argument("--iterations", type=int, default=None, metavar="N", help="training steps per model")
 
