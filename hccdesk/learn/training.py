@@ -29,6 +29,7 @@ from hccdesk.learn import layers  # noqa: F401  (registers the custom layers bef
 from hccdesk.learn.batches import draw_batches, sampling_probabilities, training_dataset
 from hccdesk.learn.models import build_model
 from hccdesk.learn.patches import Normalizer, fit_normalizer
+from hccdesk.learn.variants import load_variant
 
 METADATA_ENTRY = "hccdesk.json"
 """Member of the ``.keras`` archive holding the variant config and the normaliser (JSON, no pickle)."""
@@ -161,8 +162,24 @@ class TrainedModel:
             model = keras.saving.load_model(path, safe_mode=True, compile=False)
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
             raise ModelError(f"cannot load model {path}: {error}") from error
+        _check_patch_settings(path, metadata["config"])
         return cls(
             model=model, normalizer=Normalizer.from_dict(metadata["normalizer"]), config=metadata["config"]
+        )
+
+
+def _check_patch_settings(path: Path, config: Mapping[str, Any]) -> None:
+    """Refuse a model whose patch settings miss one the current patch cutter needs (a model trained by an
+    older HCC Desk, e.g. before per-study standardisation): it would be fed patches it never saw."""
+    try:
+        wanted = set(load_variant(str(config["name"]))["patches"])
+    except (KeyError, ModelError):
+        return  # a variant this version does not ship: its own config is all there is to go by
+    missing = sorted(wanted - set(config.get("patches", {})))
+    if missing:
+        raise ModelError(
+            f"model {path.name} was trained by an older HCC Desk (its patch settings lack "
+            f"{', '.join(missing)}); train it again with this version"
         )
 
 

@@ -71,6 +71,26 @@ def test_dcca_round_trips_through_a_keras_file(cohort_3d: Cohort, tmp_path: Path
     np.testing.assert_array_equal(model.predict_lesions(test), loaded.predict_lesions(test))
 
 
+def test_a_model_from_an_older_version_is_refused_with_a_clear_message(
+    cohort_2d: Cohort, tmp_path: Path
+) -> None:
+    """Patch settings added since a model was trained (e.g. standardisation) must not surface as KeyError."""
+    import json
+    import zipfile
+
+    from hccdesk.errors import ModelError
+    from hccdesk.learn.training import METADATA_ENTRY
+
+    x, y, index = cohort_2d.training_arrays()
+    model = train(_config("2d-local"), x, y, index, seed=0, iterations=2)
+    del model.config["patches"]["standardize"]
+    model.save(tmp_path / "old.keras")
+    with zipfile.ZipFile(tmp_path / "old.keras") as archive:
+        assert "standardize" not in json.loads(archive.read(METADATA_ENTRY))["config"]["patches"]
+    with pytest.raises(ModelError, match=r"older HCC Desk.*standardize"):
+        TrainedModel.load(tmp_path / "old.keras")
+
+
 def test_no_patch_of_a_test_lesion_is_seen_in_training(cohort_2d: Cohort) -> None:
     """Split by lesion with the jobs area's patient-grouped splitter; audit every drawn patch index."""
     from hccdesk.evaluation.splits import make_splits
