@@ -3,7 +3,7 @@
 The phantom's grade cues are deliberately weak (an oracle on measured features reaches about 80 %), and 16
 lesions cannot show a learning effect reliably, so these tests check the pipeline end to end (patches from the
 project's image files, training, held-out prediction, save/load) rather than accuracy; learning itself is
-checked on the synthetic cohort in ``test_training.py``.
+checked on the synthetic cohort in ``test_learn_training.py``.
 """
 
 from __future__ import annotations
