@@ -66,10 +66,6 @@ class FoldSpec:
     def result_path(self) -> Path:
         return self.out_dir / f"{self.key}.json"
 
-    @property
-    def model_path(self) -> Path:
-        return self.out_dir / f"{self.key}.keras"
-
 
 @dataclass(frozen=True)
 class GradeSpec:
