@@ -143,14 +143,19 @@ def _progress_from_callback(task: TaskRef, device: str, data: dict[str, Any]) ->
     )
 
 
-def _lesion_patches(snapshot: Snapshot, ids: Sequence[str], config: dict[str, Any]) -> list[np.ndarray]:
+def _lesion_patches(
+    snapshot: Snapshot, ids: Sequence[str], config: dict[str, Any], cancelled: Cancelled
+) -> list[np.ndarray] | None:
     """Each lesion's inputs (a network's raw patches, the radiomics feature row), read from the study images
-    (read-only) and cached per process."""
+    (read-only) and cached per process; None once ``cancelled()``, which is read before every lesion because
+    a lesion can take seconds (resampling, or MIRP's features) and a cancel must take effect at once."""
     from hccdesk.store.images import StudyImages
 
     config_key = json.dumps(config.get("patches", config), sort_keys=True)
     out = []
     for lesion_id in ids:
+        if cancelled():
+            return None
         key = (snapshot.hash, config_key, lesion_id)
         if key not in _patch_cache:
             lesion = snapshot.lesions[lesion_id]
@@ -171,8 +176,8 @@ def _fold(spec: FoldSpec, task: TaskRef, report: Report, cancelled: Cancelled) -
     device = learner.describe_device()
     report(Started(task, device))
     snapshot = read_snapshot(spec.snapshot_path, Path(spec.project_folder))
-    train_patches = _lesion_patches(snapshot, spec.train_ids, spec.config)
-    if cancelled():
+    train_patches = _lesion_patches(snapshot, spec.train_ids, spec.config, cancelled)
+    if train_patches is None:
         return TaskEnded(task, "cancelled")
     data = TrainingData(
         x=np.concatenate(train_patches),
@@ -214,7 +219,9 @@ def _fold(spec: FoldSpec, task: TaskRef, report: Report, cancelled: Cancelled) -
         "train_accuracy": fitted.train_accuracy,
     }
     if spec.test_ids:
-        test = _lesion_patches(snapshot, spec.test_ids, spec.config)
+        test = _lesion_patches(snapshot, spec.test_ids, spec.config, cancelled)
+        if test is None:
+            return TaskEnded(task, "cancelled")
         p_high = [float(p) for p in model.predict_lesions(test)]
         result |= fold_metrics([snapshot.lesions[i].y for i in spec.test_ids], p_high)
         result["oof"] = [{"lesion_id": i, "p_high": p} for i, p in zip(spec.test_ids, p_high, strict=True)]
@@ -234,7 +241,9 @@ def _grade(spec: GradeSpec, task: TaskRef, report: Report, cancelled: Cancelled)
         if cancelled():
             return TaskEnded(task, "cancelled")
         model = learner_for_model(path).load(path)
-        patches = _lesion_patches(snapshot, spec.lesion_ids, model.config)
+        patches = _lesion_patches(snapshot, spec.lesion_ids, model.config, cancelled)
+        if patches is None:
+            return TaskEnded(task, "cancelled")
         members.append([float(p) for p in model.predict_lesions(patches)])
         report(Progress(task, step=index + 1, steps=len(spec.model_paths), device=device))
     write_json(

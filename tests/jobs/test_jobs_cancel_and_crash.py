@@ -74,3 +74,21 @@ def test_killed_worker_marks_the_run_failed_and_keeps_the_project(small_cohort_p
         run = project.runs[run_id]
         assert run.status == "failed" and "SIGKILL" in run.reason
         assert run.folds == []
+
+
+def test_a_cancel_stops_input_extraction_between_lesions(small_cohort_template: Path) -> None:
+    """A lesion's inputs can take seconds (resampling, radiomics features): the cancel is read before each."""
+    from hccdesk.jobs import worker
+    from hccdesk.jobs.snapshot import build_snapshot, parse_snapshot
+    from hccdesk.learn.variants import load_variant
+    from hccdesk.store.project import Project
+
+    with Project.open(small_cohort_template, read_only=True) as project:
+        snapshot = parse_snapshot(build_snapshot(project), small_cohort_template)
+    ids = sorted(snapshot.lesions)[:3]
+    config = load_variant("2d-local")
+    reads = iter([False, True])
+    assert worker._lesion_patches(snapshot, ids, config, lambda: next(reads)) is None
+    cached = [key for key in worker._patch_cache if key[0] == snapshot.hash and key[2] in ids]
+    assert len(cached) == 1  # the first lesion was cut, the cancel stopped the rest
+    assert len(worker._lesion_patches(snapshot, ids, config, lambda: False) or []) == 3
