@@ -63,15 +63,26 @@ def serve(
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-    while not cancel.is_set():
+    owner = os.getppid()
+    log_name = log[1] if log else ""
+
+    def cancelled() -> bool:
+        return cancel.is_set() or owner_gone(owner)
+
+    while not cancelled():
         data = tasks.get()
         if data is None:
             break
-        ended = run_spec(
-            data, lambda message: messages.put(to_dict(message)), cancel.is_set, log[1] if log else ""
-        )
+        ended = run_spec(data, lambda message: messages.put(to_dict(message)), cancelled, log_name)
         if ended.outcome == "failed":
             break
+
+
+def owner_gone(owner: int) -> bool:
+    """True once the process that started this worker has died (killed with SIGTERM or SIGKILL, it could not
+    cancel): the worker is then an orphan adopted by another process, and stops as if cancelled instead of
+    training on for nobody."""
+    return os.getppid() != owner
 
 
 def _redirect_stderr(path: Path) -> None:

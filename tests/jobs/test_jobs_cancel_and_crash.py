@@ -92,3 +92,13 @@ def test_a_cancel_stops_input_extraction_between_lesions(small_cohort_template: 
     cached = [key for key in worker._patch_cache if key[0] == snapshot.hash and key[2] in ids]
     assert len(cached) == 1  # the first lesion was cut, the cancel stopped the rest
     assert len(worker._lesion_patches(snapshot, ids, config, lambda: False) or []) == 3
+
+
+def test_a_worker_whose_owner_died_counts_as_cancelled() -> None:
+    """An owner killed with SIGTERM/SIGKILL cannot cancel: its orphaned workers must stop by themselves."""
+    import os
+
+    from hccdesk.jobs.worker import owner_gone
+
+    assert not owner_gone(os.getppid())
+    assert owner_gone(os.getpid())  # a process is never its own parent: stands for "adopted by another"
