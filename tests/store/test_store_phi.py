@@ -107,8 +107,8 @@ def _leaks(folder: Path) -> list[str]:
         "08.1923",
         "syngo",
     ]
-    # fragments stay long or carry a non-hex character: a bare "4411" or "1923" turned up by chance in a
-    # hex digest stored in project.h5 once (a false leak)
+    # fragments stay long or carry a non-hex character: a bare "4411" once turned up by chance in a hex
+    # digest stored in project.h5 (a false leak), and a bare year could as well
     secrets += ["77Q3X9ZK", "99887766", "44118251", "Eustachius"]
     leaks = []
     for path in (p for p in folder.rglob("*") if p.is_file()):
