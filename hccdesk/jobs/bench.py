@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from hccdesk.store.records import RunRecord
 
 
-def _run(
+def run_stored_cv(
     project: Project,
     variant: str,
     folds: int,
@@ -31,18 +31,22 @@ def _run(
     profile: str | None,
     iterations: int | None,
     seed: int,
+    overrides: dict[str, Any] | None = None,
+    what: str = "benchmark run",
 ) -> tuple[RunRecord, float]:
+    """Cross-validate one variant, store the run in ``project`` and return it with its wall time (raises
+    JobError, naming ``what``, when the run did not finish)."""
     from hccdesk.errors import JobError
     from hccdesk.jobs.runner import import_results, start_cv
 
     start = time.monotonic()
-    handle = start_cv(project, [variant], folds, repeats, profile, seed, iterations)
+    handle = start_cv(project, [variant], folds, repeats, profile, seed, iterations, overrides=overrides)
     status = handle.wait()
     seconds = time.monotonic() - start
     import_results(project, handle)
     project.save()
     if status != "done":
-        raise JobError(f"benchmark run {status}: {handle.reason}")
+        raise JobError(f"{what}: cross-validation {status}: {handle.reason}")
     return project.runs[handle.record_ids[0]], seconds
 
 
@@ -81,8 +85,10 @@ def bench_cv(
     quick_iterations = fast_iterations or fast_profile_iterations
     slow_iterations = paper_iterations or paper_profile_iterations
     with Project.open(project) as opened:
-        fast, fast_seconds = _run(opened, variant, folds, repeats, "fast", fast_iterations, seed)
-        paper, paper_seconds = _run(opened, variant, folds, paper_repeats, "paper", paper_iterations, seed)
+        fast, fast_seconds = run_stored_cv(opened, variant, folds, repeats, "fast", fast_iterations, seed)
+        paper, paper_seconds = run_stored_cv(
+            opened, variant, folds, paper_repeats, "paper", paper_iterations, seed
+        )
         n_lesions = fast.config["n_lesions"]
     fast_subset = _accuracy(fast, paper_repeats)
     paper_accuracy = _accuracy(paper)

@@ -14,7 +14,6 @@ measurement and never used for development (docs/developer/model-evaluation.md).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,30 +129,23 @@ def run_row(
     project: Project, row: Row, protocol: Protocol, report: Any = None
 ) -> tuple[RunRecord, float | None]:
     """The row's finished run (reused when one matches) and the wall time it took here (None if reused)."""
-    from hccdesk.jobs.runner import import_results, start_cv
+    from hccdesk.jobs.bench import run_stored_cv
     from hccdesk.jobs.snapshot import build_snapshot
 
     reused = _reusable(project, row, protocol, build_snapshot(project)["hash"])
     if reused is not None:
         return reused, None
-    start = time.monotonic()
-    handle = start_cv(
+    return run_stored_cv(
         project,
-        [row.variant],
+        row.variant,
         protocol.folds,
         protocol.repeats,
         protocol.profile,
-        protocol.seed,
         protocol.iterations,
+        protocol.seed,
         overrides=row.overrides,
+        what=f"row {row.name}",
     )
-    status = handle.wait()
-    seconds = time.monotonic() - start
-    import_results(project, handle)
-    project.save()
-    if status != "done":
-        raise JobError(f"row {row.name}: cross-validation {status}: {handle.reason}")
-    return project.runs[handle.record_ids[0]], seconds
 
 
 def row_figures(row: Row, run: RunRecord, wall_s: float | None, reference: RunRecord) -> dict[str, Any]:
