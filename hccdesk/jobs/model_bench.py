@@ -9,7 +9,10 @@ cohort's project like any run; a finished run with the same row, protocol and da
 be assembled from rows run at different times (e.g. slow network rows in the background).
 
 Cohorts are the demo and two held-out phantom cohorts whose seeds and presets were fixed before any
-measurement and never used for development (docs/developer/model-evaluation.md).
+measurement and never used for development (docs/developer/model-evaluation.md).  Under each phantom
+cohort's models the table prints the cohort's ceiling (:mod:`hccdesk.jobs.phantom_ceiling`): what the
+ground truth itself reaches on the reference row's splits, so a reader sees what a row's AUC means on
+cohorts whose label noise and feature overlap cap every model of the images.
 """
 
 from __future__ import annotations
@@ -148,25 +151,55 @@ def run_row(
     )
 
 
-def row_figures(row: Row, run: RunRecord, wall_s: float | None, reference: RunRecord) -> dict[str, Any]:
-    """Mean ± std over folds of each metric, the corrected t-test against the reference row, fold times."""
+def metric_figures(
+    folds: list[dict[str, Any]], summary: dict[str, Any], reference: RunRecord | None
+) -> dict[str, Any]:
+    """Mean ± std over folds of each metric, the corrected t-test against ``reference`` (None: this is the
+    reference row) and the fold times, for a run's or a ceiling row's folds."""
     from hccdesk.evaluation.metrics import compare_runs
 
+    figures: dict[str, Any] = {}
+    for name in ("accuracy", "sensitivity", "specificity", "auc"):
+        figures[name] = {"mean": summary[name]["mean"], "std": summary[name]["std_folds"]}
+    if reference is not None:
+        figures["p_vs_reference"] = {m: compare_runs(reference.folds, folds, m) for m in ("accuracy", "auc")}
+    seconds = [float(f["seconds"]) for f in folds]
+    figures["fold_s"] = {"mean": sum(seconds) / len(seconds), "max": max(seconds)}
+    figures["folds"] = len(folds)
+    return figures
+
+
+def row_figures(row: Row, run: RunRecord, wall_s: float | None, reference: RunRecord) -> dict[str, Any]:
+    """A model row's figures (:func:`metric_figures`), its run and the wall time it took here."""
+    if reference.id != run.id and reference.splits != run.splits:
+        raise JobError(f"row {row.name} did not run on the reference row's splits")
     figures: dict[str, Any] = {"row": row.name, "variant": row.variant, "overrides": row.overrides}
     figures["run_id"] = run.id
-    for name in ("accuracy", "sensitivity", "specificity", "auc"):
-        figures[name] = {"mean": run.summary[name]["mean"], "std": run.summary[name]["std_folds"]}
-    if reference.id != run.id:
-        if reference.splits != run.splits:
-            raise JobError(f"row {row.name} did not run on the reference row's splits")
-        figures["p_vs_reference"] = {
-            m: compare_runs(reference.folds, run.folds, m) for m in ("accuracy", "auc")
-        }
-    seconds = [float(f["seconds"]) for f in run.folds]
-    figures["fold_s"] = {"mean": sum(seconds) / len(seconds), "max": max(seconds)}
-    figures["folds"] = len(run.folds)
+    figures |= metric_figures(run.folds, run.summary, None if reference.id == run.id else reference)
     figures["wall_s"] = wall_s
     return figures
+
+
+def ceiling_figures(project: Project, reference: RunRecord) -> tuple[list[dict[str, Any]], str | None]:
+    """The cohort's ceiling rows on the reference run's splits (:mod:`hccdesk.jobs.phantom_ceiling`), each
+    with its per-fold values, or no rows and why there is no ceiling."""
+    from hccdesk.jobs.phantom_ceiling import CEILING_NOTE, NoCeiling, ceiling_rows
+
+    try:
+        rows = ceiling_rows(project, reference)
+    except NoCeiling as reason:
+        return [], str(reason)
+    return [
+        {
+            "row": row.name,
+            "note": CEILING_NOTE,
+            "splits_of": reference.id,
+            **metric_figures(row.folds, row.summary, reference),
+            "wall_s": row.wall_s,
+            "fold_rows": row.folds,
+        }
+        for row in rows
+    ], None
 
 
 def bench_model(
@@ -174,10 +207,13 @@ def bench_model(
     rows: list[Row],
     protocol: Protocol,
     report: Callable[[str], None] = lambda text: None,
+    ceiling: bool = True,
 ) -> list[dict[str, Any]]:
     """Run (or reuse) every row on every cohort project; one dict per cohort with its rows' figures.
 
-    ``report`` gets a line when a row starts and when it ends (a row can take hours on a CPU).
+    ``report`` gets a line when a row starts and when it ends (a row can take hours on a CPU).  With
+    ``ceiling``, a phantom cohort also gets its ground truth's rows (``ceiling``, computed in seconds on the
+    reference row's splits) or the reason it has none (``no_ceiling``).
     """
     from hccdesk.store.project import Project
 
@@ -194,6 +230,10 @@ def bench_model(
                 report(f"{name}: {row.name} " + ("reused" if seconds is None else f"done in {seconds:.0f} s"))
             reference = REFERENCE_ROW if REFERENCE_ROW in runs else rows[0].name
             figures = [row_figures(row, *runs[row.name], reference=runs[reference][0]) for row in rows]
+            if ceiling:
+                ceiling_rows, no_ceiling = ceiling_figures(project, runs[reference][0])
+            else:
+                ceiling_rows, no_ceiling = [], "switched off (--no-ceiling)"
             results.append(
                 {
                     "cohort": name,
@@ -201,15 +241,35 @@ def bench_model(
                     "n_lesions": len(project.lesions),
                     "reference": reference,
                     "rows": figures,
+                    "ceiling": ceiling_rows,
+                    "no_ceiling": no_ceiling,
                 }
             )
     return results
 
 
+def _cells(figures: dict[str, Any]) -> list[str]:
+    from hccdesk.evaluation.run_tables import pct
+
+    p = figures.get("p_vs_reference", {})
+    auc = figures["auc"]
+    return [
+        figures["row"],
+        *(pct(figures[m]["mean"], figures[m]["std"]) for m in ("accuracy", "sensitivity", "specificity")),
+        f"{auc['mean']:.3f} ± {auc['std']:.3f}" if auc["mean"] is not None else "-",
+        *(f"{p[m]:.3f}" if p.get(m) is not None else "-" for m in ("accuracy", "auc")),
+        f"{figures['fold_s']['mean']:.0f}",
+        f"{figures['wall_s']:.0f}" if figures["wall_s"] is not None else "reused",
+    ]
+
+
 def format_report(results: list[dict[str, Any]], protocol: Protocol) -> str:
     """One table per cohort: metrics mean ± std over folds (%), p-values against the reference row, mean
-    wall time per fold (the worker's, feature extraction or patch cutting included) and of the whole row."""
-    from hccdesk.evaluation.run_tables import pct, table
+    wall time per fold (the worker's, feature extraction or patch cutting included) and of the whole row;
+    under the models, the cohort's ceiling rows (ground truth, aligned with the models' columns) or why it
+    has none."""
+    from hccdesk.evaluation.run_tables import table
+    from hccdesk.jobs.phantom_ceiling import CEILING_NOTE
 
     profile = protocol.profile if protocol.iterations is None else f"{protocol.iterations} iterations"
     lines = [
@@ -217,27 +277,25 @@ def format_report(results: list[dict[str, Any]], protocol: Protocol) -> str:
         "synthetic phantom cohorts; mean ± std over folds (%); p: Nadeau-Bengio corrected t-test vs the "
         "reference row"
     ]
+    if any(cohort.get("ceiling") for cohort in results):
+        lines.append(
+            f"ceiling rows ({CEILING_NOTE}, on the reference row's splits): oracle-lr = logistic regression "
+            "on the phantom's true traits, z = its hidden aggressiveness as the score (accuracy at the "
+            "training fold's best cut)"
+        )
     header = ["row", "accuracy", "sensitivity", "specificity", "AUC", "p acc", "p AUC", "s/fold", "wall s"]
     for cohort in results:
-        body = []
-        for r in cohort["rows"]:
-            p = r.get("p_vs_reference", {})
-            body.append(
-                [
-                    r["row"],
-                    *(pct(r[m]["mean"], r[m]["std"]) for m in ("accuracy", "sensitivity", "specificity")),
-                    f"{r['auc']['mean']:.3f} ± {r['auc']['std']:.3f}"
-                    if r["auc"]["mean"] is not None
-                    else "-",
-                    *(f"{p[m]:.3f}" if p.get(m) is not None else "-" for m in ("accuracy", "auc")),
-                    f"{r['fold_s']['mean']:.0f}",
-                    f"{r['wall_s']:.0f}" if r["wall_s"] is not None else "reused",
-                ]
-            )
+        models = [_cells(r) for r in cohort["rows"]]
+        ceiling = [_cells(r) for r in cohort.get("ceiling", [])]
+        text = table(header, models + ceiling).split("\n")
+        if ceiling:
+            text.insert(2 + len(models), f"ceiling of this cohort ({CEILING_NOTE}):")
+        elif cohort.get("no_ceiling"):
+            text.append(f"no ceiling: {cohort['no_ceiling']}")
         lines += [
             "",
             f"{cohort['cohort']} ({cohort['n_lesions']} lesions, {cohort['project']}; "
             f"reference row {cohort['reference']})",
-            table(header, body),
+            *text,
         ]
     return "\n".join(lines)

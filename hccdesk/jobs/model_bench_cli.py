@@ -18,7 +18,9 @@ def register_bench_model(bench_subparsers: argparse._SubParsersAction) -> None:
             "Cross-validate each row (a variant, possibly with settings changed) on each cohort with the "
             "same splits, and print mean ± std of accuracy, sensitivity, specificity and AUC, the "
             "Nadeau-Bengio corrected t-test p-values against 3d-cifa and the wall time per fold. Finished "
-            "runs with the same row, protocol and data are reused. Rows: "
+            "runs with the same row, protocol and data are reused. Under a phantom cohort's models come its "
+            "ceiling rows, ground truth and not models of the images, on the same splits: oracle-lr "
+            "(logistic regression on the true traits) and z (the hidden aggressiveness as the score). Rows: "
             + "; ".join(f"{name} ({row.note})" for name, row in ROWS.items())
         ),
     )
@@ -51,6 +53,12 @@ def register_bench_model(bench_subparsers: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("--iterations", type=int, default=None, help="replace the profile's length")
     bench.add_argument("--seed", type=int, default=0, help="split and training seed (default 0)")
+    bench.add_argument(
+        "--no-ceiling",
+        dest="ceiling",
+        action="store_false",
+        help="leave out the ceiling rows computed from a phantom cohort's <project>.truth.json",
+    )
     bench.add_argument("--json", metavar="OUT", default=None, help="also write the figures as JSON to OUT")
     bench.set_defaults(handler=run_bench_model)
 
@@ -75,7 +83,7 @@ def run_bench_model(args: argparse.Namespace) -> int:
     def progress(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    results = bench_model(cohorts, rows, protocol, progress)
+    results = bench_model(cohorts, rows, protocol, progress, ceiling=args.ceiling)
     print(format_report(results, protocol))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
