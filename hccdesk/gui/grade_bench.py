@@ -18,6 +18,7 @@ from PySide6 import QtCore
 
 from hccdesk.errors import JobError
 from hccdesk.gui.inference_bridge import InferenceBridge
+from hccdesk.jobs.inference_messages import Failed, InferenceReply
 
 TICK_MS = 1
 REPLY_TIMEOUT_MS = 600_000
@@ -44,14 +45,14 @@ class _StallMeter(QtCore.QObject):
         self._last = now
 
 
-def _await(bridge: InferenceBridge, request_id: int) -> dict[str, Any]:
+def _await(bridge: InferenceBridge, request_id: int) -> InferenceReply:
     """Run the event loop until the reply to ``request_id`` arrives."""
     loop = QtCore.QEventLoop()
-    got: dict[str, Any] = {}
+    got: list[InferenceReply] = []
 
-    def on_reply(reply: dict[str, Any]) -> None:
-        if reply["id"] == request_id:
-            got.update(reply)
+    def on_reply(reply: InferenceReply) -> None:
+        if reply.id == request_id:
+            got.append(reply)
             loop.quit()
 
     bridge.replied.connect(on_reply)
@@ -60,9 +61,10 @@ def _await(bridge: InferenceBridge, request_id: int) -> dict[str, Any]:
     bridge.replied.disconnect(on_reply)
     if not got:
         raise JobError(f"the inference worker did not answer within {REPLY_TIMEOUT_MS // 1000} s")
-    if got["type"] == "failed":
-        raise JobError(got["reason"])
-    return got
+    (reply,) = got
+    if isinstance(reply, Failed):
+        raise JobError(reply.reason)
+    return reply
 
 
 def bench_grade(folder: Path, rounds: int = 3) -> dict[str, Any]:

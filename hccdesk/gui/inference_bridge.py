@@ -14,6 +14,7 @@ from typing import Any
 from PySide6 import QtCore
 
 from hccdesk.errors import InputError
+from hccdesk.jobs.inference_messages import Failed
 from hccdesk.jobs.warm_worker import WarmWorker
 from hccdesk.store.records import Box
 
@@ -22,9 +23,10 @@ POLL_MS = 10
 
 
 class InferenceBridge(QtCore.QObject):
-    """Emits ``replied(dict)`` for every reply (``failed`` ones included, with a ``reason``)."""
+    """Emits ``replied(reply)`` for every reply, a :mod:`hccdesk.jobs.inference_messages` reply
+    (:class:`~hccdesk.jobs.inference_messages.Failed` ones included, with a ``reason``)."""
 
-    replied = QtCore.Signal(dict)
+    replied = QtCore.Signal(object)
 
     def __init__(self, project: Any, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +63,7 @@ class InferenceBridge(QtCore.QObject):
         return self._track(self.worker.explain(study_id, box, voxel))
 
     def cancel(self) -> None:
+        """Stop the grades in progress (see :meth:`WarmWorker.cancel`); each replies ``Cancelled``."""
         self.worker.cancel()
 
     def close(self) -> None:
@@ -74,7 +77,7 @@ class InferenceBridge(QtCore.QObject):
 
     def poll(self) -> None:
         for reply in self.worker.poll():
-            if reply["type"] == "failed" and reply.get("request") == "load":
+            if isinstance(reply, Failed) and reply.request == "load":
                 self.loaded_source = None
             self.replied.emit(reply)
         if not self.worker.busy:

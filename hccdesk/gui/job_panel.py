@@ -4,6 +4,9 @@ One job runs at a time (training saturates the CPU cores; a second job would onl
 started through :mod:`hccdesk.jobs.runner` and followed by a :class:`~hccdesk.gui.job_bridge.JobBridge`;
 this panel turns their messages into progress bars with an ETA, a live loss curve and the results views.
 A failed job is reported in a dialog with the worker's one-line reason; the app and the project carry on.
+
+A Grade the warm worker answers is not a job, but it is shown here too (:meth:`JobPanel.follow_warm_grade`)
+so that the one Cancel button (or Esc) stops it like any job.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from hccdesk.errors import InputError, JobError
 from hccdesk.gui import cv_results
@@ -70,6 +73,8 @@ class JobPanel(QtWidgets.QWidget):
         self.device = device
         self.bridge: JobBridge | None = None
         self._after: Callable[[Finished], None] | None = None
+        self._warm_grades = 0
+        self._cancel_warm_grades: Callable[[], None] | None = None
         self._started = 0.0
         self._specs = 0
         self._done = 0
@@ -125,6 +130,8 @@ class JobPanel(QtWidgets.QWidget):
         buttons = QtWidgets.QHBoxLayout()
         self.run_button = QtWidgets.QPushButton("Run")
         self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Escape))
+        self.cancel_button.setToolTip("Stop the grading in progress, else the running job (Esc)")
         self.cancel_button.setEnabled(False)
         self.run_button.clicked.connect(self.run_cv)
         self.cancel_button.clicked.connect(self.cancel)
@@ -313,7 +320,26 @@ class JobPanel(QtWidgets.QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
 
+    def follow_warm_grade(self, text: str, cancel: Callable[[], None]) -> None:
+        """Show a grade the warm worker runs: until :meth:`warm_grade_ended`, Cancel calls ``cancel``."""
+        self._warm_grades += 1
+        self._cancel_warm_grades = cancel
+        self.status_label.setText(text)
+        self.cancel_button.setEnabled(True)
+
+    def warm_grade_ended(self, text: str) -> None:
+        """A followed warm grade ended: ``text`` says how (graded, cancelled or failed)."""
+        self._warm_grades = max(self._warm_grades - 1, 0)
+        self.status_label.setText(text)
+        self.cancel_button.setEnabled(self._warm_grades > 0 or self.busy)
+
     def cancel(self) -> None:
+        """Stop the warm grades in progress when there are any (the user's latest action, seconds long),
+        else the running job."""
+        if self._warm_grades and self._cancel_warm_grades is not None:
+            self._cancel_warm_grades()
+            self.status_label.setText("Cancelling the grading…")
+            return
         if self.bridge is not None and self.bridge.running:
             self.bridge.cancel()
             self.status_label.setText("Cancelling… (finished folds are kept)")
@@ -366,7 +392,7 @@ class JobPanel(QtWidgets.QWidget):
     def _finished(self, message: Finished) -> None:
         status, reason = message.status, message.reason
         self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
+        self.cancel_button.setEnabled(self._warm_grades > 0)
         elapsed = _duration(time.monotonic() - self._started)
         self.status_label.setText(f"Job {status} after {elapsed}" + (f": {reason}" if reason else ""))
         if status == "done":

@@ -8,7 +8,10 @@ each reply by the request it answers:
 
 * live requests (debounced after a box is drawn, moved or selected) show P(high) and spread in the inspector
   marked "live, not stored"; a reply for a box that has changed since is dropped;
-* Grade requests store their predictions (the same reduction as ``hccdesk grade``) and say so;
+* Grade requests store their predictions (the same reduction as ``hccdesk grade``) and say so; Cancel
+  (:meth:`ReviewController.cancel_grade`, the job panel's Cancel) stops them between two lesions and stores
+  nothing (a partial set would mix a cancelled action's lesions with older predictions, and a warm re-grade
+  costs a fraction of a second per lesion);
 * explain requests feed the overlay: the lesion's patch P(high), or the non-local attention of the patch
   position under the cursor.
 
@@ -32,8 +35,7 @@ from hccdesk.gui.heat_overlay import HeatOverlay
 from hccdesk.gui.inference_bridge import InferenceBridge
 from hccdesk.gui.inspector import Inspector
 from hccdesk.gui.phase_grid import PhaseGrid
-from hccdesk.jobs import grading
-from hccdesk.learn.heat_map import HeatMap
+from hccdesk.jobs.inference_messages import Cancelled, Explained, Failed, Graded, InferenceReply
 from hccdesk.store.records import Box, now_iso
 
 LIVE_DEBOUNCE_MS = 150
@@ -46,6 +48,7 @@ class _Pending:
     purpose: str  # "live", "store", "heat" or "attention"
     lesion_id: str  # the selected lesion the answer is for ("" for a stored grade)
     box: Box | None = None
+    ended: Callable[[str], None] | None = None  # told how a stored grade ended, in one line
 
 
 class ReviewController(QtCore.QObject):
@@ -139,13 +142,20 @@ class ReviewController(QtCore.QObject):
         if lesion is not None and self.overlay.visible:
             self._ask_heat(lesion)
 
-    def grade(self, lesion_ids: list[str]) -> None:
-        """Grade and store ``lesion_ids`` (all when empty) with the warm worker."""
+    def grade(self, lesion_ids: list[str], ended: Callable[[str], None] | None = None) -> str:
+        """Grade and store ``lesion_ids`` (all when empty) with the warm worker; ``ended`` is told how it
+        ended (the status bar's line).  Returns the status line saying it started."""
         project = self._document.project
         ids = lesion_ids or sorted(project.lesions)
         request = self.bridge.grade({i: (project.lesions[i].study_id, project.lesions[i].box) for i in ids})
-        self._pending[request] = _Pending("store", "")
-        self._status(f"Grading {len(ids)} lesion(s) with the warm worker…")
+        self._pending[request] = _Pending("store", "", ended=ended)
+        started = f"Grading {len(ids)} lesion(s) with the warm worker…"
+        self._status(started)
+        return started
+
+    def cancel_grade(self) -> None:
+        """Stop the grades in progress (stored and live); nothing of them is stored."""
+        self.bridge.cancel()
 
     def set_heat_visible(self, visible: bool) -> None:
         self.overlay.set_visible(visible)
@@ -170,64 +180,73 @@ class ReviewController(QtCore.QObject):
         return following
 
     # --- replies -----------------------------------------------------------------------------------------
-    def _reply(self, reply: dict[str, Any]) -> None:
-        pending = self._pending.pop(reply["id"], None)
+    def _reply(self, reply: InferenceReply) -> None:
+        pending = self._pending.pop(reply.id, None)
         if pending is None:
             return  # a load, or a request of a closed view
-        if reply["type"] == "failed":
-            self._failed(pending, reply["reason"])
-        elif reply["type"] == "cancelled":
-            self._status("Grading cancelled")
-        elif pending.purpose == "live":
-            self._show_live(pending, reply)
-        elif pending.purpose == "store":
-            self._store(reply)
-        else:
-            self._show_map(pending, reply)
+        match reply:
+            case Failed():
+                self._failed(pending, reply.reason)
+            case Cancelled():
+                self._cancelled(pending)
+            case Graded() if pending.purpose == "live":
+                self._show_live(pending, reply)
+            case Graded():
+                self._store(pending, reply)
+            case Explained():
+                self._show_map(pending, reply)
 
     def _current(self, pending: _Pending) -> bool:
         """True when the reply is still about the selected lesion's box as it is now."""
         lesion = self._selected()
         return lesion is not None and lesion.id == pending.lesion_id and lesion.box == pending.box
 
-    def _show_live(self, pending: _Pending, reply: dict[str, Any]) -> None:
+    def _show_live(self, pending: _Pending, reply: Graded) -> None:
         if not self._current(pending):
             return
-        (prediction,) = grading.ensemble_predictions(reply, now_iso())
+        (prediction,) = reply.predictions(now_iso())
         self._inspector.show_live(
             f"P(high) {prediction.p_high:.2f} → {prediction.label} grade, spread ±{prediction.spread:.2f} "
             f"over {prediction.n_members} model(s); {prediction.model_id} — live, not stored (press Grade "
             f"to store)"
         )
 
-    def _store(self, reply: dict[str, Any]) -> None:
+    def _store(self, pending: _Pending, reply: Graded) -> None:
         project = self._document.project
-        predictions = [
-            p for p in grading.ensemble_predictions(reply, now_iso()) if p.lesion_id in project.lesions
-        ]
+        predictions = [p for p in reply.predictions(now_iso()) if p.lesion_id in project.lesions]
         project.add_predictions(predictions)
         self._inspector.show_live("")
         self._live_key = None
-        self._status(
-            f"Graded {len(predictions)} lesion(s) with {reply['source_id']} in {reply['seconds']:.2f} s"
+        self._ended(
+            pending, f"Graded {len(predictions)} lesion(s) with {reply.source_id} in {reply.seconds:.2f} s"
         )
         self.graded.emit([p.lesion_id for p in predictions])
 
-    def _show_map(self, pending: _Pending, reply: dict[str, Any]) -> None:
+    def _cancelled(self, pending: _Pending) -> None:
+        if pending.purpose == "live":  # asked again at the next edit or selection
+            self._inspector.show_live("")
+            self._live_key = None
+        else:
+            self._ended(pending, "Grading cancelled")
+
+    def _ended(self, pending: _Pending, text: str) -> None:
+        self._status(text)
+        if pending.ended is not None:
+            pending.ended(text)
+
+    def _show_map(self, pending: _Pending, reply: Explained) -> None:
         if not self._current(pending):
             return
         if pending.purpose == "attention":
-            if "attention" not in reply:
-                why = "no non-local branch" if not reply["has_attention"] else "the cursor is in no patch"
+            if reply.attention is None:
+                why = "no non-local branch" if not reply.has_attention else "the cursor is in no patch"
                 self._status(f"No attention map: {why}")
                 return
-            heat = HeatMap(tuple(reply["attention_origin"]), reply["attention"])
-            self.overlay.set_map(heat, (0.0, float(reply["attention"].max()) or 1.0))
-            self._inspector.colour_bar.set_scale(
-                "attention of the patch under the cursor", 0.0, float(reply["attention"].max())
-            )
+            top = float(reply.attention.values.max())
+            self.overlay.set_map(reply.attention, (0.0, top or 1.0))
+            self._inspector.colour_bar.set_scale("attention of the patch under the cursor", 0.0, top)
         else:
-            self.overlay.set_map(HeatMap(tuple(reply["origin"]), reply["values"]))
+            self.overlay.set_map(reply.heat)
             self._inspector.colour_bar.set_scale("P(high) per patch", 0.0, 1.0)
 
     def _failed(self, pending: _Pending, reason: str) -> None:
@@ -235,4 +254,6 @@ class ReviewController(QtCore.QObject):
         if pending.purpose == "live":
             self._inspector.show_live(f"live grade failed: {reason}")
         elif pending.purpose == "store":
+            if pending.ended is not None:
+                pending.ended(f"Grading failed: {reason}")
             show_error(self._window, "Grading failed", JobError(reason))

@@ -21,6 +21,7 @@ from hccdesk.errors import InputError, JobError
 from hccdesk.evaluation.lesion_images import encode_png, lesion_picture
 from hccdesk.imaging.nifti import write_nifti
 from hccdesk.imaging.volume import Volume, VolumeSource
+from hccdesk.jobs.inference_messages import Explained, Failed, InferenceReply
 from hccdesk.jobs.warm_worker import WarmWorker
 from hccdesk.learn.heat_map import HeatMap
 from hccdesk.store.fsutil import write_text_atomically
@@ -51,7 +52,7 @@ class Explanation:
         return float(np.std(self.member_p_high))
 
 
-def wait_for(worker: WarmWorker, request_id: int, timeout_s: float = REPLY_TIMEOUT_S) -> dict[str, Any]:
+def wait_for(worker: WarmWorker, request_id: int, timeout_s: float = REPLY_TIMEOUT_S) -> InferenceReply:
     """Block until the reply to ``request_id`` (for command-line callers; the GUI polls instead).
 
     Raises
@@ -62,9 +63,9 @@ def wait_for(worker: WarmWorker, request_id: int, timeout_s: float = REPLY_TIMEO
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for reply in worker.poll():
-            if reply["id"] == request_id:
-                if reply["type"] == "failed":
-                    raise JobError(reply["reason"])
+            if reply.id == request_id:
+                if isinstance(reply, Failed):
+                    raise JobError(reply.reason)
                 return reply
         time.sleep(0.001)
     raise JobError(f"the inference worker did not answer within {timeout_s:.0f} s")
@@ -82,17 +83,15 @@ def explain(
     reply = wait_for(
         worker, worker.explain(lesion.study_id, lesion.box, box_centre(lesion), run_id, model_id)
     )
-    attention = (
-        HeatMap(tuple(reply["attention_origin"]), reply["attention"]) if "attention" in reply else None
-    )
+    assert isinstance(reply, Explained)  # an explain request's only other reply is Failed, raised above
     return Explanation(
         lesion=lesion,
-        source_id=reply["source_id"],
-        member_p_high=list(reply["p_high"]),
-        heat=HeatMap(tuple(reply["origin"]), reply["values"]),
-        centres=np.asarray(reply["centres"]),
-        patch_p_high=np.asarray(reply["patch_p_high"]),
-        attention=attention,
+        source_id=reply.source_id,
+        member_p_high=list(reply.member_p_high),
+        heat=reply.heat,
+        centres=reply.centres,
+        patch_p_high=reply.patch_p_high,
+        attention=reply.attention,
     )
 
 

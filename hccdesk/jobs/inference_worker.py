@@ -3,80 +3,120 @@
 Qt-free, and TensorFlow-free at import: the owner names :func:`serve_inference` as a spawn target without
 loading TensorFlow; the answering functions import :mod:`hccdesk.learn.explain` when they first run.  A
 source without a patch model (the radiomics baseline) grades through its learner and has no heat map.  The
-owner side is :class:`hccdesk.jobs.warm_worker.WarmWorker`.
-
-Requests and replies are plain dicts (numpy arrays inside explain replies) with an ``id`` chosen by the
-owner; every request gets exactly one reply:
-
-``{"type": "load", "source_id", "model_paths"}``
-    Load the members (the next grade loads them anyway); reply ``loaded`` with ``seconds``.
-``{"type": "grade", "source_id", "model_paths", "lesions": [{"lesion_id", "images_path", "box"}]}``
-    Reply ``graded``: ``lesion_ids`` and ``p_high`` (members × lesions), the grade job's result format, so
-    :func:`hccdesk.jobs.grading.ensemble_predictions` reduces both alike.  A cancel between lesions gives
-    ``cancelled``.
-``{"type": "explain", "source_id", "model_paths", "images_path", "box", "voxel"}``
-    Reply ``explained``: the heat map (``origin``, ``values``), the patch ``centres`` and ``patch_p_high``,
-    the lesion's ``p_high`` per member, and, when ``voxel`` is given and the variant has a non-local branch,
-    the ``attention`` map (``attention_origin``, ``attention``) of the patch position under it.
+owner side is :class:`hccdesk.jobs.warm_worker.WarmWorker`; the messages are
+:mod:`hccdesk.jobs.inference_messages` (a load answers :class:`Loaded`, a grade :class:`Graded` or, cancelled
+between boxes, :class:`Cancelled`, an explain :class:`Explained`).
 
 A request naming a source other than the loaded one reloads first, so a newer default run or model is
-picked up by the next request.  An exception becomes a ``failed`` reply with a one-line ``reason`` and the
-worker keeps serving.
+picked up by the next request.  An exception becomes a :class:`Failed` reply with a one-line ``reason`` and
+the worker keeps serving.
+
+TensorFlow 2.21 writes start-up lines (``WARNING: All log messages before absl::InitializeLog() ...``,
+``I0000 ... oneDNN custom operations are on ...``) straight to file descriptor 2 from a static initialiser of
+its native library, before ``TF_CPP_MIN_LOG_LEVEL`` is consulted, so no setting silences them.  The worker
+therefore points its descriptor 2 at a log file the owner names before anything imports TensorFlow, as the
+job workers do (:mod:`hccdesk.jobs.worker`), and writes only what the user must see, the traceback of a real
+failure, to the terminal's stderr it was started with.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Event
-from typing import Any
+from multiprocessing.sharedctypes import Synchronized
+from pathlib import Path
+from typing import Any, TextIO
 
 from hccdesk.errors import HccdeskError, ModelError
+from hccdesk.jobs.inference_messages import (
+    REQUESTS,
+    Cancelled,
+    Explained,
+    ExplainRequest,
+    Failed,
+    Graded,
+    GradeRequest,
+    InferenceReply,
+    InferenceRequest,
+    Loaded,
+    LoadRequest,
+    from_dict,
+    to_dict,
+)
 from hccdesk.store.records import Box
 
 _loaded: dict[str, Any] = {}
 """The one ensemble this process holds: ``{"source_id": ..., "ensemble": Ensemble}``."""
 
 
-def serve_inference(requests: Queue, replies: Queue, cancel: Event) -> None:
-    """Answer requests until ``None``; ``cancel`` stops the grade in progress (and is then cleared)."""
+def serve_inference(requests: Queue, replies: Queue, cancelled_up_to: Synchronized[int], log: str) -> None:
+    """Answer requests until ``None``; a grade request whose id is at most ``cancelled_up_to`` stops
+    before its next box (the owner's Cancel; an id, not a flag, so a cancel never reaches a later request).
+
+    ``log`` takes this process's descriptor 2 (see the module docstring); tracebacks go to the stderr this
+    process was started with.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the owner, which closes this worker
+    terminal = _stderr_to_log(Path(log))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     while True:
-        request = requests.get()
-        if request is None:
+        data = requests.get()
+        if data is None:
             return
-        replies.put(answer(request, cancel.is_set))
-        cancel.clear()
+        replies.put(to_dict(_reply_to(data, cancelled_up_to, terminal)))
 
 
-def answer(request: dict[str, Any], cancelled: Callable[[], bool] = lambda: False) -> dict[str, Any]:
-    """The reply to one request (``failed`` with a reason instead of raising)."""
-    identity: dict[str, Any] = {"id": request.get("id"), "request": request.get("type")}
-    reply: dict[str, Any]
+def _reply_to(data: dict[str, Any], cancelled_up_to: Synchronized[int], errors: TextIO) -> InferenceReply:
+    """The reply to one request as the owner sent it (refused with :class:`Failed` when it does not read)."""
+    try:
+        request = from_dict(data)
+        if not isinstance(request, REQUESTS):
+            raise ValueError(f"not a request: {request.type}")
+    except ValueError as error:  # an owner of another version: refuse, keep serving
+        return Failed(data.get("id", 0), data.get("type", "load"), str(error))
+    return answer(request, lambda: request.id <= cancelled_up_to.value, errors)
+
+
+def _stderr_to_log(log: Path) -> TextIO:
+    """Point descriptor 2 (the native libraries' and Python's stderr) at ``log``; return a stream on the
+    stderr this process started with, for what the user must see."""
+    terminal = os.fdopen(os.dup(2), "w", buffering=1)
+    with log.open("ab") as sink:
+        os.dup2(sink.fileno(), 2)
+    return terminal
+
+
+def answer(
+    request: InferenceRequest,
+    cancelled: Callable[[], bool] = lambda: False,
+    errors: TextIO | None = None,
+) -> InferenceReply:
+    """The reply to one request (:class:`Failed` with a reason instead of raising); an unexpected error's
+    traceback is printed on ``errors`` (default: ``sys.stderr``)."""
     try:
         start = time.perf_counter()
-        ensemble = _ensemble(request["source_id"], request["model_paths"])
-        if request["type"] == "load":
-            reply = {"type": "loaded"}
-        elif request["type"] == "grade":
-            reply = _grade(ensemble, request, cancelled)
-        elif request["type"] == "explain":
-            reply = _explain(ensemble, request)
-        else:
-            raise ValueError(f"unknown request {request['type']!r}")
-        reply |= {"source_id": ensemble.source_id, "seconds": time.perf_counter() - start}
+        ensemble = _ensemble(request.source_id, request.model_paths)
+        reply: InferenceReply
+        match request:
+            case LoadRequest():
+                reply = Loaded(request.id, ensemble.source_id, time.perf_counter() - start)
+            case GradeRequest():
+                reply = _grade(ensemble, request, cancelled, start)
+            case ExplainRequest():
+                reply = _explain(ensemble, request, start)
+        return reply
     except HccdeskError as error:  # an expected refusal: its message says it all
-        reply = {"type": "failed", "reason": str(error).splitlines()[0]}
-    except Exception as error:  # reported to the owner (traceback on stderr); the worker keeps serving
-        traceback.print_exc()
-        reply = {"type": "failed", "reason": f"{type(error).__name__}: {error}".splitlines()[0]}
-    return {**identity, **reply}
+        reason = str(error).splitlines()[0]
+    except Exception as error:  # a bug: the traceback on the terminal, the worker keeps serving
+        traceback.print_exc(file=errors or sys.stderr)
+        reason = f"{type(error).__name__}: {error}".splitlines()[0]
+    return Failed(request.id, request.type, reason)
 
 
 class LesionLevelModels:
@@ -85,7 +125,7 @@ class LesionLevelModels:
 
     has_attention = False
 
-    def __init__(self, source_id: str, model_paths: list[str]) -> None:
+    def __init__(self, source_id: str, model_paths: tuple[str, ...]) -> None:
         from hccdesk.jobs.learners import learner_for_model
 
         self.source_id = source_id
@@ -101,7 +141,7 @@ class LesionLevelModels:
         return [float(member.predict_lesions([inputs])[0]) for member in self.members]
 
 
-def _ensemble(source_id: str, model_paths: list[str]) -> Any:
+def _ensemble(source_id: str, model_paths: tuple[str, ...]) -> Any:
     from hccdesk.jobs.learners import NetworkLearner, learner_for_model
     from hccdesk.learn.explain import Ensemble
 
@@ -117,46 +157,47 @@ def _ensemble(source_id: str, model_paths: list[str]) -> Any:
     return _loaded["ensemble"]
 
 
-def _grade(ensemble: Any, request: dict[str, Any], cancelled: Callable[[], bool]) -> dict[str, Any]:
+def _grade(
+    ensemble: Any, request: GradeRequest, cancelled: Callable[[], bool], start: float
+) -> Graded | Cancelled:
     from hccdesk.store.images import StudyImages
 
     votes = []
-    for lesion in request["lesions"]:
+    for lesion in request.lesions:
         if cancelled():
-            return {"type": "cancelled"}
-        with StudyImages.open(lesion["images_path"]) as images:
-            votes.append(ensemble.member_p_high(images, Box(*lesion["box"])))
-    return {
-        "type": "graded",
-        "lesion_ids": [lesion["lesion_id"] for lesion in request["lesions"]],
-        "p_high": [list(member) for member in zip(*votes, strict=True)],
-        "members": list(request["model_paths"]),
-    }
+            return Cancelled(request.id)
+        with StudyImages.open(lesion.images_path) as images:
+            votes.append(ensemble.member_p_high(images, lesion.box))
+    return Graded(
+        id=request.id,
+        source_id=ensemble.source_id,
+        seconds=time.perf_counter() - start,
+        lesion_ids=tuple(lesion.lesion_id for lesion in request.lesions),
+        p_high=tuple(tuple(member) for member in zip(*votes, strict=True)),
+        members=request.model_paths,
+    )
 
 
-def _explain(ensemble: Any, request: dict[str, Any]) -> dict[str, Any]:
+def _explain(ensemble: Any, request: ExplainRequest, start: float) -> Explained:
     from hccdesk.store.images import StudyImages
 
     if isinstance(ensemble, LesionLevelModels):
         name = ensemble.config.get("name", "this variant")
         raise ModelError(f"{name} has no patch model, so it has no heat map (it grades whole lesions)")
 
-    box = Box(*request["box"])
-    with StudyImages.open(request["images_path"]) as images:
-        reading = ensemble.read(images, box)
-        heat = reading.heat_map(tuple(images.shape))
-        reply: dict[str, Any] = {
-            "type": "explained",
-            "origin": heat.origin,
-            "values": heat.values,
-            "centres": reading.centres,
-            "patch_p_high": reading.patch_p_high,
-            "p_high": [float(p) for p in reading.member_p_high],
-            "has_attention": ensemble.has_attention,
-        }
-        voxel = request.get("voxel")
-        if voxel is not None and ensemble.has_attention:
-            attention = ensemble.attention(images, box, tuple(voxel))
-            if attention is not None:
-                reply |= {"attention_origin": attention.origin, "attention": attention.values}
-    return reply
+    with StudyImages.open(request.images_path) as images:
+        reading = ensemble.read(images, request.box)
+        attention = None
+        if request.voxel is not None and ensemble.has_attention:
+            attention = ensemble.attention(images, request.box, request.voxel)
+        return Explained(
+            id=request.id,
+            source_id=ensemble.source_id,
+            seconds=time.perf_counter() - start,
+            heat=reading.heat_map(tuple(images.shape)),
+            centres=reading.centres,
+            patch_p_high=reading.patch_p_high,
+            member_p_high=tuple(float(p) for p in reading.member_p_high),
+            has_attention=ensemble.has_attention,
+            attention=attention,
+        )

@@ -184,3 +184,40 @@ def test_killing_the_warm_worker_mid_request_is_reported_and_the_next_request_wo
         timeout=WORKER_TIMEOUT_MS,
     )
     assert worker.starts == 2
+
+
+@pytest.mark.slow
+def test_cancel_stops_a_warm_grade_stores_nothing_and_the_next_grade_works(
+    review_window, qtbot: QtBot, dialogs
+) -> None:
+    from PySide6 import QtCore
+
+    from hccdesk.jobs.inference_messages import Cancelled, Graded
+
+    window = review_window
+    project = window.document.project
+    bridge = window.review.bridge
+    qtbot.waitUntil(lambda: bridge.worker.alive, timeout=WORKER_TIMEOUT_MS)
+    _wait_idle(qtbot, window)  # the background load finished: the worker is warm
+    stored = project.predictions()
+    replies: list = []
+    bridge.replied.connect(replies.append)
+    window.grade_action.trigger()  # every lesion: nothing is selected in the table
+    assert window.jobs.cancel_button.isEnabled()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Escape)  # the job panel's Cancel, by its key
+    qtbot.waitUntil(lambda: bool(replies), timeout=WORKER_TIMEOUT_MS)
+    (reply,) = replies
+    assert isinstance(reply, Cancelled)
+    assert window.statusBar().currentMessage() == "Grading cancelled"
+    assert window.jobs.status_label.text() == "Grading cancelled"
+    assert not window.jobs.cancel_button.isEnabled()
+    assert project.predictions() == stored  # nothing of the cancelled grade is stored
+    window.grade_action.trigger()
+    qtbot.waitUntil(
+        lambda: set(window.document.latest_predictions()) == set(project.lesions), timeout=WORKER_TIMEOUT_MS
+    )
+    assert isinstance(replies[-1], Graded) and len(replies) == 2
+    assert window.jobs.status_label.text().startswith(f"Graded {len(project.lesions)} lesion(s)")
+    assert not dialogs.kinds("critical"), dialogs.calls
