@@ -13,6 +13,7 @@ from typing import Any
 
 from hccdesk.evaluation.metrics import compare_runs
 from hccdesk.evaluation.paper import BASELINE_ROWS, CAPTIONS, TABLES
+from hccdesk.store.companions import phantom_truth_path
 from hccdesk.store.records import RunRecord
 
 COMPARED_METRICS: tuple[str, ...] = ("accuracy", "auc")
@@ -21,7 +22,7 @@ COMPARED_METRICS: tuple[str, ...] = ("accuracy", "auc")
 def cohort_note(project_folder: Path) -> str:
     """Which cohort our numbers come from; a phantom-built project keeps ``<name>.truth.json`` beside it."""
     folder = Path(project_folder)
-    if (folder.parent / f"{folder.stem}.truth.json").is_file():
+    if phantom_truth_path(folder).is_file():
         return f"{folder.name}: synthetic phantom cohort, not the paper's patients"
     return f"{folder.name}: this project's cohort, not the paper's patients"
 

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hccdesk.jobs.report import TRUTH_SUFFIX
 from hccdesk.phantom.traits import ORACLE_FEATURES, LesionTraits
+from hccdesk.store.companions import phantom_truth_path
 
 if TYPE_CHECKING:
     from hccdesk.evaluation.splits import Split
@@ -68,11 +68,6 @@ class CeilingRow:
     wall_s: float
 
 
-def truth_path(project_folder: str | Path) -> Path:
-    folder = Path(project_folder)
-    return folder.parent / f"{folder.stem}{TRUTH_SUFFIX}"
-
-
 def read_truth(path: Path) -> dict[str, TruthLesion]:
     """Lesion id -> its truth, from a phantom ``truth.json``.
 
@@ -105,7 +100,7 @@ def matched_truth(project: Project) -> dict[str, TruthLesion]:
         No truth file, or its lesion ids or grades differ from the project's (a lesion added, removed or
         regraded since the phantom built it: the truth no longer describes the labels the models learn).
     """
-    truth = read_truth(truth_path(project.folder))
+    truth = read_truth(phantom_truth_path(project.folder))
     if set(truth) != set(project.lesions):
         differ = sorted(set(truth) ^ set(project.lesions))
         raise NoCeiling(f"the truth file's lesions are not the project's ({', '.join(differ[:5])} differ)")

@@ -20,6 +20,7 @@ from hccdesk.evaluation.lesion_images import encode_png, heat_colours, lesion_pi
 from hccdesk.jobs import grading
 from hccdesk.jobs.explanation import explain
 from hccdesk.jobs.warm_worker import WarmWorker
+from hccdesk.store.companions import phantom_truth_path
 from hccdesk.store.fsutil import write_text_atomically
 from hccdesk.store.records import ROMAN, Prediction, RunRecord, now_iso
 from hccdesk.store.studies import REFERENCE_PHASE
@@ -27,16 +28,13 @@ from hccdesk.store.studies import REFERENCE_PHASE
 PHANTOM_MARKERS = ("phantom", "hccdesk", "hcc desk")
 """Words of the ``Manufacturer`` / ``ManufacturerModelName`` the phantom writes ("HCC Desk", "synthetic liver
 phantom"), where the import's tag cleaning keeps them."""
-TRUTH_SUFFIX = ".truth.json"
-"""The phantom's ground truth, kept beside a project it built (``<name>.truth.json``)."""
 METRIC_NAMES = ("auc", "accuracy", "sensitivity", "specificity", "balanced_accuracy")
 
 
 def is_synthetic(project: Any, study_id: str) -> bool:
     """True when the phantom made the study: its ground-truth file lies beside the project (the demo and any
     ``build_demo`` project), or a phase's scanner tags name the phantom."""
-    folder = Path(project.folder)
-    if (folder.parent / f"{folder.stem}{TRUTH_SUFFIX}").is_file():
+    if phantom_truth_path(project.folder).is_file():
         return True
     scanner = [
         str(info.tags.get(tag, "")).lower()

@@ -43,6 +43,7 @@ def build_demo(folder: str | Path, *, lesions: int = 46, preset: str = "clinical
         ``folder`` exists and is neither a finished demo nor empty (nothing of the user's is overwritten).
     """
     from hccdesk.phantom.build import write_cohort
+    from hccdesk.store.companions import COMPANIONS, companion_path
     from hccdesk.store.import_export import import_lesions_csv, import_manifest
     from hccdesk.store.project import Project
 
@@ -60,9 +61,10 @@ def build_demo(folder: str | Path, *, lesions: int = 46, preset: str = "clinical
             import_manifest(project, cohort.manifest)
             import_lesions_csv(project, cohort.lesions)
             project.save()
-        for name in ("truth.json", "lesions.csv"):
-            shutil.copyfile(cohort.folder / name, work / f"{folder.stem}.{name}")
-            os.replace(work / f"{folder.stem}.{name}", folder.parent / f"{folder.stem}.{name}")
+        for name in COMPANIONS:
+            staged_companion = companion_path(work / folder.name, name)
+            shutil.copyfile(cohort.folder / name, staged_companion)
+            os.replace(staged_companion, companion_path(folder, name))
         if folder.exists():
             folder.rmdir()  # empty (checked above); os.replace cannot replace a directory on every platform
         os.replace(staged, folder)
