@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from hccdesk.evaluation.lesion_images import heat_colours
 from hccdesk.gui import planes
 from hccdesk.gui.phase_grid import PhaseGrid
+from hccdesk.gui.steady_layout import wrap_steadily
 from hccdesk.learn.heat_map import HeatMap
 
 DEFAULT_OPACITY = 0.5
@@ -112,7 +113,9 @@ class ColourBar(QtWidgets.QWidget):
         self.opacity_slider.valueChanged.connect(lambda value: self.opacity_changed.emit(value / 100.0))
         layout.addWidget(self.ramp, 0, 0, 1, 3)
         layout.addWidget(self.low_label, 1, 0)
-        layout.addWidget(self.title_label, 1, 1, QtCore.Qt.AlignmentFlag.AlignHCenter)
+        wrap_steadily(self.title_label)  # "attention of the patch under the cursor" widened the inspector
+        self.title_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.title_label, 1, 1)
         layout.addWidget(self.high_label, 1, 2, QtCore.Qt.AlignmentFlag.AlignRight)
         layout.addWidget(QtWidgets.QLabel("Opacity"), 2, 0)
         layout.addWidget(self.opacity_slider, 2, 1, 1, 2)

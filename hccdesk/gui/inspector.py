@@ -14,8 +14,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from hccdesk.gui.document import ProjectDocument
 from hccdesk.gui.heat_overlay import ColourBar
+from hccdesk.gui.steady_layout import ElidedLabel, wrap_steadily
 from hccdesk.gui.study_volumes import StudyVolumes
 from hccdesk.gui.window_level import Levels
+from hccdesk.imaging.volume import PHASES
 from hccdesk.store.records import ROMAN, Lesion
 
 GRADE_CHOICES: tuple[tuple[str, int | None], ...] = (
@@ -25,7 +27,9 @@ GRADE_CHOICES: tuple[tuple[str, int | None], ...] = (
     ("III", 3),
     ("IV", 4),
 )
-THUMB_PIXELS = 84
+THUMB_PIXELS = 52
+THUMB_SPACING = 4
+"""Four thumbnails and their gaps fit the inspector's field column at its default width (380 px)."""
 NOTES_COMMIT_MS = 700
 
 
@@ -42,13 +46,6 @@ def thumbnail(volume: np.ndarray, lesion: Lesion, levels: Levels, margin: int = 
     return image.copy()
 
 
-def steady(label: QtWidgets.QLabel) -> None:
-    """Let ``label`` wrap instead of widening the dock: a long id or prediction must not push the phase grid
-    sideways when a box is selected."""
-    label.setWordWrap(True)
-    label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
-
-
 class Inspector(QtWidgets.QWidget):
     """Details of the selected lesion; empty and disabled when nothing is selected."""
 
@@ -62,15 +59,12 @@ class Inspector(QtWidgets.QWidget):
         super().__init__(parent)
         self._document, self._volumes, self._levels = document, volumes, levels
         self._lesion: Lesion | None = None
-        outer = QtWidgets.QVBoxLayout(self)
-        form = QtWidgets.QFormLayout()
-        outer.addLayout(form)
-        outer.addStretch(1)
-        self.id_label = QtWidgets.QLabel("-")
-        self.study_label = QtWidgets.QLabel("-")
+        form = QtWidgets.QGridLayout(self)
+        form.setColumnStretch(1, 1)
+        self.id_label = ElidedLabel("-")
+        self.study_label = ElidedLabel("-")
         self.voxels_label = QtWidgets.QLabel("-")
         self.mm_label = QtWidgets.QLabel("-")
-        self.mm_label.setWordWrap(True)
         self.grade_combo = QtWidgets.QComboBox()
         for text, grade in GRADE_CHOICES:
             self.grade_combo.addItem(text, grade)
@@ -79,35 +73,42 @@ class Inspector(QtWidgets.QWidget):
         self.notes_edit.setPlaceholderText("Notes (pathology, remarks)")
         self.notes_edit.setMaximumHeight(90)
         thumbs_box = QtWidgets.QWidget()
-        thumbs_box.setFixedHeight(THUMB_PIXELS + 24)  # the same height with or without thumbnails
-        thumbs_box.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        # the same size with or without thumbnails, so selecting a lesion resizes nothing
+        thumbs_box.setFixedSize(len(PHASES) * (THUMB_PIXELS + THUMB_SPACING), THUMB_PIXELS + 24)
         self.thumbs = QtWidgets.QHBoxLayout(thumbs_box)
         self.thumbs.setContentsMargins(0, 0, 0, 0)
+        self.thumbs.setSpacing(THUMB_SPACING)
+        self.thumbs.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft)
         self.prediction_label = QtWidgets.QLabel("-")
         self.live_label = QtWidgets.QLabel("")
         self.live_label.setObjectName("liveGrade")
         self.colour_bar = ColourBar()
         for label in (
-            self.id_label,
-            self.study_label,
             self.voxels_label,
             self.mm_label,
             self.label_label,
             self.prediction_label,
             self.live_label,
         ):
-            steady(label)
-        form.addRow("Lesion", self.id_label)
-        form.addRow("Study", self.study_label)
-        form.addRow("Box (voxels)", self.voxels_label)
-        form.addRow("Box (mm)", self.mm_label)
-        form.addRow("Edmondson grade", self.grade_combo)
-        form.addRow("Label", self.label_label)
-        form.addRow("Notes", self.notes_edit)
-        form.addRow("Phases", thumbs_box)
-        form.addRow("Prediction", self.prediction_label)
-        form.addRow("Live", self.live_label)
-        form.addRow("Heat map", self.colour_bar)
+            wrap_steadily(label)
+        rows = (
+            ("Lesion", self.id_label),
+            ("Study", self.study_label),
+            ("Box (voxels)", self.voxels_label),
+            ("Box (mm)", self.mm_label),
+            ("Edmondson grade", self.grade_combo),
+            ("Label", self.label_label),
+            ("Notes", self.notes_edit),
+            ("Phases", thumbs_box),
+            ("Prediction", self.prediction_label),
+            ("Live", self.live_label),
+            ("Heat map", self.colour_bar),
+        )
+        top = QtCore.Qt.AlignmentFlag.AlignTop
+        for row, (name, field) in enumerate(rows):
+            form.addWidget(QtWidgets.QLabel(name), row, 0, top)
+            form.addWidget(field, row, 1)
+        form.setRowStretch(len(rows), 1)
         self._notes_timer = QtCore.QTimer(self, singleShot=True, interval=NOTES_COMMIT_MS)
         self._notes_timer.timeout.connect(self.commit_notes)
         self.grade_combo.activated.connect(self._grade_chosen)
@@ -197,6 +198,7 @@ class Inspector(QtWidgets.QWidget):
         while self.thumbs.count():
             widget = self.thumbs.takeAt(0).widget()
             if widget is not None:
+                widget.hide()  # until the event loop deletes it, it would show under the new one
                 widget.deleteLater()
         volumes = self._volumes()
         if lesion is None or volumes is None or volumes.study.id != lesion.study_id:
@@ -205,6 +207,7 @@ class Inspector(QtWidgets.QWidget):
         for phase in volumes.phases:
             image = thumbnail(volumes.volumes[phase], lesion, levels[phase])
             cell = QtWidgets.QWidget()
+            cell.setFixedWidth(THUMB_PIXELS)
             column = QtWidgets.QVBoxLayout(cell)
             column.setContentsMargins(0, 0, 0, 0)
             column.setSpacing(1)

@@ -24,6 +24,7 @@ from hccdesk.gui.job_panel import JobPanel
 from hccdesk.gui.phase_grid import PhaseGrid
 from hccdesk.gui.resources import app_icon, window_level_presets
 from hccdesk.gui.review import ReviewController
+from hccdesk.gui.steady_layout import scrolling
 from hccdesk.gui.study_volumes import StudyVolumes
 from hccdesk.gui.welcome import WelcomePage
 from hccdesk.store.records import Box
@@ -250,7 +251,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.browser = Browser(document)
         self.left_dock.setWidget(self.browser)
         self.inspector = Inspector(document, lambda: self.volumes, lambda: self.grid.levels)
-        self.right_dock.setWidget(self.inspector)
+        self.right_dock.setWidget(scrolling(self.inspector))
         self._build_job_panel(document)
         self.review = ReviewController(
             document, self.grid, self.inspector, lambda text: self.statusBar().showMessage(text, 8000), self
@@ -483,9 +484,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.document is None or self.jobs is None or self.browser is None or self.review is None:
             return
         if self.review.bridge.has_source:
-            ids = self.browser.selected_lesion_ids()
-            started = self.review.grade(ids, ended=self.jobs.warm_grade_ended)
-            self.jobs.follow_warm_grade(started, self.review.cancel_grade)  # its Cancel (Esc) stops it
+            self.review.grade(self.browser.selected_lesion_ids())
         else:
             self.jobs.grade(self.browser.selected_lesion_ids())
 
