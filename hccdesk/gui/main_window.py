@@ -484,7 +484,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.document is None or self.jobs is None or self.browser is None or self.review is None:
             return
         if self.review.bridge.has_source:
-            self.review.grade(self.browser.selected_lesion_ids())
+            ids = self.browser.selected_lesion_ids()
+            started = self.review.grade(ids, ended=self.jobs.warm_grade_ended)
+            self.jobs.follow_warm_grade(started, self.review.cancel_grade)  # its Cancel (Esc) stops it
         else:
             self.jobs.grade(self.browser.selected_lesion_ids())
 
