@@ -12,8 +12,8 @@ without restarting anything.  A worker that dies (killed, out of memory) fails i
 message saying so; the next request starts a fresh one.
 
 The worker's native stderr (TensorFlow's start-up lines, see :mod:`hccdesk.jobs.inference_worker`) goes to
-a log file in the temporary folder, one per process; a worker's log is removed when it stops normally and
-kept, and named in the failure, when it dies.
+a log file in the temporary folder, one per process; the log is removed by :meth:`WarmWorker.close`, except
+that of a worker that died with requests pending, which their failure names.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class WarmWorker:
         for channel in (self._requests, self._replies):
             channel.close()
             channel.cancel_join_thread()
-        if process.exitcode == 0 and self.log is not None:
+        if self.log is not None:  # nothing in it was reported: a dead worker's log was, and is kept
             self.log.unlink(missing_ok=True)
 
     # --- requests --------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -61,25 +60,11 @@ def model_template(small_cohort_template: Path, tmp_path_factory: pytest.TempPat
 
 
 @pytest.fixture
-def review_window(qtbot: QtBot, dialogs, model_template: Path, tmp_path: Path) -> Iterator:
+def review_window(open_window, model_template: Path, tmp_path: Path):
     """The main window on a private copy of the project with a model."""
-    from PySide6 import QtWidgets
-
-    from hccdesk.gui.app import create_application
-    from hccdesk.gui.main_window import MainWindow
-
     folder = tmp_path / "small.hccdesk"
     shutil.copytree(model_template, folder, ignore=shutil.ignore_patterns("lock"))
-    create_application()
-    main = MainWindow(device="CPU: test")
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitExposed(main)
-    main.files.open_path(folder)
-    assert main.document is not None, dialogs.calls
-    yield main
-    dialogs.answer = QtWidgets.QMessageBox.StandardButton.Discard
-    main.close()
+    return open_window(folder)
 
 
 def _wait_idle(qtbot: QtBot, window) -> None:
@@ -173,10 +158,13 @@ def test_killing_the_warm_worker_mid_request_is_reported_and_the_next_request_wo
     _wait_idle(qtbot, window)  # the background load finished: the worker is warm
     window.grade_action.trigger()  # all lesions, stored
     assert worker.busy
+    dead_log = worker.log
     os.kill(worker.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: bool(dialogs.kinds("critical")), timeout=WORKER_TIMEOUT_MS)
     (message,) = dialogs.kinds("critical")
     assert "killed by SIGKILL" in message and "next request" in message
+    assert dead_log is not None and str(dead_log) in message  # the log is kept for the user: named
+    dead_log.unlink()
     assert not window.document.latest_predictions()
     window.grade_action.trigger()
     qtbot.waitUntil(
