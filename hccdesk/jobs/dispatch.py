@@ -22,14 +22,23 @@ import signal
 import subprocess
 import time
 import uuid
+from multiprocessing.synchronize import Lock
 from pathlib import Path
 from typing import Any, Protocol
 
 from hccdesk.errors import InputError
 from hccdesk.jobs.messages import JobMessage, TaskEnded, from_dict, to_dict
 
-CANCEL_GRACE_S = 10.0
-"""After a cancel, a local worker that has not stopped by itself within this time is terminated."""
+CANCEL_GRACE_S = 1.0
+"""After a cancel, a local worker that has not ended by itself within this time is terminated, unless it is
+writing a result file (then as soon as it has written it).  A worker stops by itself at its next check of
+the cancel (a lesion's inputs, a training step), but some calls never check it and take seconds: TensorFlow's
+import, building the model and tracing its training step, an eager prediction (9 to 13 s before the
+owner's former 10 s terminated the worker; docs/developer/jobs.md, "How fast a cancel stops").  Abandoning
+the task in progress loses nothing a cancel would keep, so the grace is the "within a second" of a cancel."""
+TERMINATE_WAIT_S = 5.0
+"""How long a terminated worker is waited for while its ``writing`` lock is held, so that it cannot start a
+file between the signal and its death."""
 
 
 class Dispatcher(Protocol):
@@ -97,6 +106,8 @@ class LocalPool:
             raise InputError(f"--workers must be at least 1, got {workers}")
         self._workers = workers
         self._processes: list[multiprocessing.process.BaseProcess] = []
+        self._writing: list[Lock] = []
+        """One lock per worker, held while it writes a result file (see :func:`hccdesk.jobs.worker.serve`)."""
         self._cancelled_at: float | None = None
         ctx = multiprocessing.get_context("spawn")
         self._context = ctx
@@ -117,18 +128,26 @@ class LocalPool:
         for index in range(count):
             gpu = index % gpus if gpus else None
             log = _worker_log(specs[0], index) if specs else None
+            writing = ctx.Lock()
             process = ctx.Process(
                 target=serve,
-                args=(self._tasks, self._messages, self._cancel, gpu, log),
+                args=(self._tasks, self._messages, self._cancel, writing, gpu, log),
                 name=f"hccdesk-worker-{index}",
             )
             process.daemon = True
             process.start()
             self._processes.append(process)
+            self._writing.append(writing)
 
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self._processes if p.pid is not None]
+
+    @property
+    def exit_codes(self) -> list[int | None]:
+        """Each worker's exit status (None while it runs): 0 when it ended by itself, -SIGTERM when this pool
+        terminated it after a cancel."""
+        return [p.exitcode for p in self._processes]
 
     def drain(self) -> list[JobMessage]:
         out: list[JobMessage] = []
@@ -146,15 +165,19 @@ class LocalPool:
             self._cancel.set()
 
     def running(self) -> bool:
-        alive = [p for p in self._processes if p.is_alive()]
-        if (
-            alive
-            and self._cancelled_at is not None
-            and time.monotonic() - self._cancelled_at > CANCEL_GRACE_S
-        ):
-            for process in alive:
-                process.terminate()
-        return bool(alive)
+        if self._cancelled_at is not None and time.monotonic() - self._cancelled_at > CANCEL_GRACE_S:
+            self._terminate_unless_writing()
+        return any(p.is_alive() for p in self._processes)
+
+    def _terminate_unless_writing(self) -> None:
+        """Terminate each live worker that is not writing a result file (the others on a later call)."""
+        for process, writing in zip(self._processes, self._writing, strict=True):
+            if process.is_alive() and writing.acquire(block=False):
+                try:
+                    process.terminate()
+                    process.join(timeout=TERMINATE_WAIT_S)
+                finally:
+                    writing.release()
 
     def lost(self) -> str | None:
         for process in self._processes:
@@ -168,9 +191,9 @@ class LocalPool:
         self.cancel()
         for process in self._processes:
             process.join(timeout=CANCEL_GRACE_S)
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
+        self._terminate_unless_writing()
+        for process in self._processes:
+            process.join(timeout=TERMINATE_WAIT_S)
         self._messages.close()
         self._tasks.close()
         self._tasks.cancel_join_thread()

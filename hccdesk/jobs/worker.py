@@ -25,15 +25,16 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Event
+from multiprocessing.synchronize import Event, Lock
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hccdesk.errors import HccdeskError
-from hccdesk.jobs.learners import TrainingData, learner_for, learner_for_model
+from hccdesk.jobs.learners import LesionModel, TrainingData, learner_for, learner_for_model
 from hccdesk.jobs.messages import JobMessage, Progress, Started, TaskEnded, TaskRef, to_dict
 from hccdesk.jobs.snapshot import Snapshot, read_snapshot
 from hccdesk.jobs.spec import FoldSpec, GradeSpec, from_dict, write_json
@@ -42,19 +43,29 @@ from hccdesk.store.records import now_iso
 Report = Callable[[JobMessage], None]
 Cancelled = Callable[[], bool]
 
+NOT_SHARED: AbstractContextManager[Any] = nullcontext()
+"""The ``writing`` lock of a worker whose owner never terminates it (a Dask task, a test)."""
+
 _patch_cache: dict[tuple[str, str, str], np.ndarray] = {}
 """(snapshot hash, patch settings, lesion id) -> raw patches; the folds of a run share lesions and settings"""
 
 
 def serve(
-    tasks: Queue, messages: Queue, cancel: Event, gpu: int | None = None, log: tuple[str, str] | None = None
+    tasks: Queue,
+    messages: Queue,
+    cancel: Event,
+    writing: Lock,
+    gpu: int | None = None,
+    log: tuple[str, str] | None = None,
 ) -> None:
     """Entry point of a local spawn worker: run spec dicts from ``tasks`` until ``None`` or a cancel.
 
-    Messages go onto ``messages`` as :func:`~hccdesk.jobs.messages.to_dict` dicts.  ``gpu`` pins the process
+    Messages go onto ``messages`` as :func:`~hccdesk.jobs.messages.to_dict` dicts.  ``writing`` is held while
+    a task writes its result files: the owner terminates a worker that does not stop by itself soon after a
+    cancel, but only while it can take this lock, so never in the middle of a file.  ``gpu`` pins the process
     to one GPU (set before TensorFlow is imported), so a pool with one worker per GPU spreads folds over the
     cards.  ``log`` is ``(absolute path, the name a reason shows)`` of the file that takes this process's
-    stderr.
+    stderr.  The process ends with :func:`end_process`.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal reaches the owner, which cancels
     if log is not None:
@@ -69,13 +80,17 @@ def serve(
     def cancelled() -> bool:
         return cancel.is_set() or owner_gone(owner)
 
+    def report(message: JobMessage) -> None:
+        messages.put(to_dict(message))
+
     while not cancelled():
         data = tasks.get()
         if data is None:
             break
-        ended = run_spec(data, lambda message: messages.put(to_dict(message)), cancelled, log_name)
+        ended = run_spec(data, report, cancelled, log_name, writing)
         if ended.outcome == "failed":
             break
+    end_process(messages, owner_gone(owner))
 
 
 def owner_gone(owner: int) -> bool:
@@ -85,6 +100,22 @@ def owner_gone(owner: int) -> bool:
     return os.getppid() != owner
 
 
+def end_process(messages: Queue, orphan: bool) -> None:
+    """End this worker process at once, after flushing stderr and the messages to the owner.
+
+    ``os._exit`` skips the interpreter's finalisation, which garbage-collects TensorFlow's objects and took
+    5 to 8 s under load (docs/developer/jobs.md, "How fast a cancel stops"): a cancelled worker would not be
+    gone until then.  Nothing of a worker needs the finalisation: its results are closed files and its
+    message queue is flushed first, unless it is an ``orphan``, whose messages nobody reads (waiting for them
+    to drain could block forever).
+    """
+    sys.stderr.flush()
+    if not orphan:
+        messages.close()
+        messages.join_thread()
+    os._exit(0)
+
+
 def _redirect_stderr(path: Path) -> None:
     """Point file descriptor 2 (Python's and the native libraries' stderr) at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,8 +123,15 @@ def _redirect_stderr(path: Path) -> None:
         os.dup2(log.fileno(), 2)
 
 
-def run_spec(data: dict[str, Any], report: Report, cancelled: Cancelled, log_name: str = "") -> TaskEnded:
-    """Run one spec, report its progress and its end, and return the end.
+def run_spec(
+    data: dict[str, Any],
+    report: Report,
+    cancelled: Cancelled,
+    log_name: str = "",
+    writing: AbstractContextManager[Any] = NOT_SHARED,
+) -> TaskEnded:
+    """Run one spec, report its progress and its end, and return the end; ``writing`` is held while the
+    result files are written.
 
     Any exception becomes a ``failed`` end with a one-line reason, so a bug in one fold is reported as such
     instead of leaving the owner waiting.  Only a bug (not an :class:`~hccdesk.errors.HccdeskError`) also
@@ -103,9 +141,9 @@ def run_spec(data: dict[str, Any], report: Report, cancelled: Cancelled, log_nam
     task = task_ref(spec)
     try:
         ended = (
-            _grade(spec, task, report, cancelled)
+            _grade(spec, task, report, cancelled, writing)
             if isinstance(spec, GradeSpec)
-            else _fold(spec, task, report, cancelled)
+            else _fold(spec, task, report, cancelled, writing)
         )
     except HccdeskError as error:
         ended = TaskEnded(task, "failed", reason=_reason(str(error), spec.project_folder))
@@ -176,7 +214,9 @@ def _lesion_patches(
     return out
 
 
-def _fold(spec: FoldSpec, task: TaskRef, report: Report, cancelled: Cancelled) -> TaskEnded:
+def _fold(
+    spec: FoldSpec, task: TaskRef, report: Report, cancelled: Cancelled, writing: AbstractContextManager[Any]
+) -> TaskEnded:
     """Train on ``spec.train_ids``; for a CV fold, predict and score ``spec.test_ids``."""
     start = time.monotonic()
     if cancelled():
@@ -212,8 +252,6 @@ def _fold(spec: FoldSpec, task: TaskRef, report: Report, cancelled: Cancelled) -
         return TaskEnded(task, "cancelled")
     model = fitted.model
     model_path = spec.out_dir / f"{spec.key}{learner.model_suffix}"
-    spec.out_dir.mkdir(parents=True, exist_ok=True)
-    model.save(model_path)
     result: dict[str, Any] = {
         "run_id": spec.run_id,
         "kind": spec.kind,
@@ -237,11 +275,24 @@ def _fold(spec: FoldSpec, task: TaskRef, report: Report, cancelled: Cancelled) -
         result |= fold_metrics([snapshot.lesions[i].y for i in spec.test_ids], p_high)
         result["oof"] = [{"lesion_id": i, "p_high": p} for i, p in zip(spec.test_ids, p_high, strict=True)]
     result["seconds"] = time.monotonic() - start
-    write_json(spec.result_path, result)
+    with writing:  # a cancel from here on keeps the finished fold
+        _save_model(model, model_path)
+        write_json(spec.result_path, result)
     return TaskEnded(task, "done", result=str(spec.result_path), seconds=result["seconds"])
 
 
-def _grade(spec: GradeSpec, task: TaskRef, report: Report, cancelled: Cancelled) -> TaskEnded:
+def _save_model(model: LesionModel, path: Path) -> None:
+    """Write the model under a temporary name, then rename it: a worker killed while saving (by a user or the
+    system: its owner waits for ``writing``) leaves no file under the name a result points to."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"partial-{path.name}")
+    model.save(partial)
+    partial.replace(path)
+
+
+def _grade(
+    spec: GradeSpec, task: TaskRef, report: Report, cancelled: Cancelled, writing: AbstractContextManager[Any]
+) -> TaskEnded:
     """P(high) of every lesion from every ensemble member; the owner reduces them to mean and spread."""
     start = time.monotonic()
     device = learner_for_model(spec.member_paths[0]).describe_device()
@@ -257,15 +308,16 @@ def _grade(spec: GradeSpec, task: TaskRef, report: Report, cancelled: Cancelled)
             return TaskEnded(task, "cancelled")
         members.append([float(p) for p in model.predict_lesions(patches)])
         report(Progress(task, step=index + 1, steps=len(spec.model_paths), device=device))
-    write_json(
-        spec.result_path,
-        {
-            "source_id": spec.source_id,
-            "created": now_iso(),
-            "device": device,
-            "lesion_ids": spec.lesion_ids,
-            "members": spec.model_paths,
-            "p_high": members,
-        },
-    )
+    with writing:
+        write_json(
+            spec.result_path,
+            {
+                "source_id": spec.source_id,
+                "created": now_iso(),
+                "device": device,
+                "lesion_ids": spec.lesion_ids,
+                "members": spec.model_paths,
+                "p_high": members,
+            },
+        )
     return TaskEnded(task, "done", result=str(spec.result_path), seconds=time.monotonic() - start)

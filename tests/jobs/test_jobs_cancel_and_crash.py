@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from hccdesk.jobs.messages import JobMessage, Progress
+import pytest
+
+from hccdesk.jobs.messages import JobMessage, Progress, Started, TaskEnded
 from hccdesk.jobs.runner import JobHandle, import_results, start_cv
 from hccdesk.store.project import Project
 
@@ -102,3 +104,82 @@ def test_a_worker_whose_owner_died_counts_as_cancelled() -> None:
 
     assert not owner_gone(os.getppid())
     assert owner_gone(os.getpid())  # a process is never its own parent: stands for "adopted by another"
+
+
+def _stuck_fold(project_folder: Path) -> dict[str, object]:
+    """A fold spec whose snapshot is a FIFO that nobody writes: its worker imports TensorFlow, reports
+    Started and then blocks for ever in one call that never looks at the cancel, like a TensorFlow import or
+    the tracing of a training step (where a Ctrl-C waited 9-13 s for the former 10 s grace)."""
+    from hccdesk.jobs.spec import FoldSpec, to_dict
+    from hccdesk.learn.variants import load_variant
+
+    job = project_folder / "jobs" / "stuck"
+    job.mkdir(parents=True)
+    os.mkfifo(job / "snapshot.json")
+    spec = FoldSpec(
+        kind="cv",
+        project_folder=str(project_folder),
+        job_dir="jobs/stuck",
+        run_id="run-0001",
+        variant="2d-local",
+        config=load_variant("2d-local"),
+        iterations=10,
+        seed=0,
+        repeat=0,
+        fold=0,
+        train_ids=["lesion-1"],
+        test_ids=["lesion-2"],
+        snapshot="jobs/stuck/snapshot.json",
+    )
+    return to_dict(spec)
+
+
+@pytest.mark.slow
+def test_a_worker_that_ignores_the_cancel_is_terminated_but_never_while_writing_a_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the grace the owner terminates a worker that did not stop by itself, and the run ends cancelled,
+    not failed; a worker that holds its ``writing`` lock (writing a result file) is left to finish it."""
+    from hccdesk.jobs import dispatch
+
+    pool = dispatch.LocalPool(workers=1)
+    pool.start([_stuck_fold(tmp_path)])
+    handle = JobHandle("cv", tmp_path / "jobs" / "stuck", pool, 1, ["run-0001"])
+    seen: list[JobMessage] = []
+    while not any(isinstance(m, Started) for m in seen):
+        seen += handle.poll()
+        time.sleep(0.05)
+    monkeypatch.setattr(dispatch, "CANCEL_GRACE_S", 0.0)
+    writing = pool._writing[0]
+    writing.acquire()  # as the worker does while it writes a result file
+    handle.cancel()
+    assert pool.running()
+    pool._processes[0].join(timeout=2)  # a terminated process would be gone by now
+    assert pool.exit_codes == [None]
+    writing.release()
+    while handle.is_alive():
+        handle.poll()
+        time.sleep(0.05)
+    assert (handle.status, handle.reason) == ("cancelled", "")
+    assert pool.exit_codes == [-signal.SIGTERM]
+    assert not (tmp_path / "jobs" / "stuck" / "run-0001").exists()
+
+
+def test_a_cancel_mid_training_ends_the_worker_by_itself(small_cohort_project: Path) -> None:
+    """A worker stops at the training step after the cancel and ends its process at once (``os._exit``, no
+    finalisation, which took 5-8 s with TensorFlow loaded): well within the grace, so the owner never
+    terminates it (exit status 0, not -SIGTERM)."""
+    from hccdesk.jobs.dispatch import LocalPool
+
+    pool = LocalPool()
+    with Project.open(small_cohort_project) as project:
+        handle = start_cv(
+            project, ["2d-local"], folds=2, repeats=1, profile=None, seed=0, iterations=5000, dispatcher=pool
+        )
+        seen: list[JobMessage] = []
+        _poll_until(handle, project, Progress, seen)
+        handle.cancel()
+        _finish(handle, project, seen)
+    assert handle.status == "cancelled"
+    assert pool.exit_codes == [0]
+    assert not any(isinstance(m, TaskEnded) and m.outcome == "done" for m in seen)
