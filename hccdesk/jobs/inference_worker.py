@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -92,13 +91,9 @@ def _stderr_to_log(log: Path) -> TextIO:
     return terminal
 
 
-def answer(
-    request: InferenceRequest,
-    cancelled: Callable[[], bool] = lambda: False,
-    errors: TextIO | None = None,
-) -> InferenceReply:
-    """The reply to one request (:class:`Failed` with a reason instead of raising); an unexpected error's
-    traceback is printed on ``errors`` (default: ``sys.stderr``)."""
+def answer(request: InferenceRequest, cancelled: Callable[[], bool], errors: TextIO) -> InferenceReply:
+    """The reply to one request (:class:`Failed` with a reason instead of raising); ``cancelled`` says
+    whether a grade should stop, and an unexpected error's traceback is printed on ``errors``."""
     try:
         start = time.perf_counter()
         ensemble = _ensemble(request.source_id, request.model_paths)
@@ -114,7 +109,7 @@ def answer(
     except HccdeskError as error:  # an expected refusal: its message says it all
         reason = str(error).splitlines()[0]
     except Exception as error:  # a bug: the traceback on the terminal, the worker keeps serving
-        traceback.print_exc(file=errors or sys.stderr)
+        traceback.print_exc(file=errors)
         reason = f"{type(error).__name__}: {error}".splitlines()[0]
     return Failed(request.id, request.type, reason)
 
