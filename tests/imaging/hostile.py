@@ -1,9 +1,11 @@
-"""Helpers for the hostile-input tests: NIfTI files written byte by byte, CLI runs, project fingerprints."""
+"""Helpers for the hostile-input tests: NIfTI files written byte by byte, CLI runs, project fingerprints, the
+peak memory of a scan."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 
 from hccdesk.cli import main
+from hccdesk.imaging.scan import ScanResult, scan_paths
 
 AFFINE_RAS = np.diag([1.5, 1.5, 3.0, 1.0])
 
@@ -64,6 +67,18 @@ def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     status = main(args)
     captured = capsys.readouterr()
     return status, captured.out, captured.err
+
+
+def scan_with_peak_memory(path: Path) -> tuple[ScanResult, int]:
+    """Scan one file and say how many bytes Python allocated at the most meanwhile (tracemalloc): a hostile
+    header must not make the reader allocate what it claims."""
+    tracemalloc.start()
+    try:
+        result = scan_paths([path])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
 
 
 def assert_one_error_line(err: str, *fragments: str) -> None:

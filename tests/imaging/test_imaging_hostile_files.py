@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +20,13 @@ from hostile import (
     cli,
     fingerprint,
     nifti_bytes,
+    scan_with_peak_memory,
     smooth_volume,
     write_nifti_bytes,
 )
 
 from hccdesk.cli import main
 from hccdesk.imaging.dicom_writer import axial_positions, write_series
-from hccdesk.imaging.scan import scan_paths
 
 NAN_ONE = smooth_volume().astype(np.float32)
 NAN_ONE[3, 4, 5] = np.nan
@@ -102,12 +101,7 @@ def test_import_refuses_it_and_leaves_the_project_byte_identical(
 
 def test_a_header_claiming_gigabytes_allocates_no_more_than_the_file_holds(tmp_path: Path) -> None:
     path = write_nifti_bytes(tmp_path / "claims_2gb.nii.gz", BAD_NIFTI["claims_2gb.nii.gz"][0])
-    tracemalloc.start()
-    try:
-        result = scan_paths([path])
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    result, peak = scan_with_peak_memory(path)
     assert result.rejected[0].message.count("truncated") == 1
     assert peak < 4 * 2**20, f"peak {peak} bytes for a file that decompresses to 33 KB"
 

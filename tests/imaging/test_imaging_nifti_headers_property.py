@@ -9,17 +9,15 @@ raise, and reading must allocate no more than a small multiple of what the file 
 
 from __future__ import annotations
 
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hostile import AFFINE_RAS
+from hostile import AFFINE_RAS, scan_with_peak_memory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hccdesk.cli import main
-from hccdesk.imaging.scan import scan_paths
 from hccdesk.imaging.voxels import voxel_problem
 
 NIFTI_TYPE_CODES = (0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2304, 77)
@@ -77,12 +75,7 @@ def test_any_nifti_header_gives_volumes_or_one_error_line(
         assert err == ""
     else:
         assert status == 2 and err.startswith("hccdesk: error: ") and err.count("\n") == 1, err
-    tracemalloc.start()
-    try:
-        result = scan_paths([path])
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    result, peak = scan_with_peak_memory(path)
     assert peak < 8 * len(content) + 2**20
     for volume in result.volumes:
         assert voxel_problem(volume.array) is None
