@@ -22,8 +22,24 @@ from typing import Any, Literal
 from hccdesk.evaluation.splits import fold_key
 
 
+class _InProject:
+    """The absolute paths of a spec's job folder and snapshot, which it names relative to its project."""
+
+    project_folder: str
+    job_dir: str
+    snapshot: str
+
+    @property
+    def job_path(self) -> Path:
+        return Path(self.project_folder) / self.job_dir
+
+    @property
+    def snapshot_path(self) -> Path:
+        return Path(self.project_folder) / self.snapshot
+
+
 @dataclass(frozen=True)
-class FoldSpec:
+class FoldSpec(_InProject):
     """Train one model and, for a cross-validation fold, predict its held-out lesions.
 
     ``kind`` is ``"cv"`` (a fold of a run: ``test_ids`` are predicted and scored) or ``"train"`` (a final
@@ -51,14 +67,6 @@ class FoldSpec:
         return "model" if self.kind == "train" else fold_key(self.repeat, self.fold)
 
     @property
-    def job_path(self) -> Path:
-        return Path(self.project_folder) / self.job_dir
-
-    @property
-    def snapshot_path(self) -> Path:
-        return Path(self.project_folder) / self.snapshot
-
-    @property
     def out_dir(self) -> Path:
         return self.job_path / self.run_id
 
@@ -68,7 +76,7 @@ class FoldSpec:
 
 
 @dataclass(frozen=True)
-class GradeSpec:
+class GradeSpec(_InProject):
     """Predict P(high) of ``lesion_ids`` with every model in ``model_paths`` (one ensemble member each)."""
 
     project_folder: str
@@ -78,14 +86,6 @@ class GradeSpec:
     lesion_ids: list[str]
     snapshot: str
     kind: Literal["grade"] = "grade"
-
-    @property
-    def job_path(self) -> Path:
-        return Path(self.project_folder) / self.job_dir
-
-    @property
-    def snapshot_path(self) -> Path:
-        return Path(self.project_folder) / self.snapshot
 
     @property
     def member_paths(self) -> list[Path]:
