@@ -1,4 +1,5 @@
-"""Small synthetic volumes for the store tests (a module of its own, so test files can import it)."""
+"""Small synthetic volumes, child processes, folder snapshots and error lines for the store tests (a module of
+its own, so test files can import it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from hccdesk.imaging.volume import Volume
 
@@ -70,3 +72,10 @@ def kill(child: subprocess.Popen[str]) -> None:
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (relative path -> bytes): equal snapshots mean byte-identical folders."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The one ``hccdesk: error:`` line a refused command printed, checked to carry no traceback."""
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("hccdesk: error: ") and "\n" not in err and "Traceback" not in err
+    return err

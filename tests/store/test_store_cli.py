@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from storekit import snapshot, study_volumes
+from storekit import error_line, snapshot, study_volumes
 
 from hccdesk.cli import main
 from hccdesk.imaging.nifti import write_nifti
@@ -24,12 +24,6 @@ def images(tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
-def _error(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("hccdesk: error: ") and "\n" not in err and "Traceback" not in err
-    return err
-
-
 def test_create_import_lesions_and_masks(
     tmp_path: Path, images: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -37,19 +31,19 @@ def test_create_import_lesions_and_masks(
     project = tmp_path / "demo.hccdesk"
     assert capsys.readouterr().out.strip() == str(project)
     assert main(["project", "create", str(project)]) == 2
-    assert "not an empty folder" in _error(capsys)
+    assert "not an empty folder" in error_line(capsys)
     phases = ["--phase", f"arterial={images['arterial']}", "--phase", f"portal={images['portal']}"]
     assert main(["import", str(project), "--patient", "P1", "--study", "S1", *phases]) == 0
     assert "arterial, portal on a 12x40x48 grid" in capsys.readouterr().out
     unnamed = images["arterial"].with_name("volume7.nii.gz")
     unnamed.write_bytes(images["arterial"].read_bytes())
     assert main(["import", str(project), "--patient", "P1", "--study", "S2", str(unnamed)]) == 2
-    assert "no arterial phase" in _error(capsys)  # nothing in a bare NIfTI file tells its phase
+    assert "no arterial phase" in error_line(capsys)  # nothing in a bare NIfTI file tells its phase
     lesions = tmp_path / "lesions.csv"
     lesions.write_text("lesion_id,study_id,z0,y0,x0,z1,y1,x1,grade,notes\nL1,S1,1,2,3,5,10,12,4,\n")
     assert main(["lesions", "import", str(project), str(lesions)]) == 0
     assert main(["lesions", "import", str(project), str(lesions)]) == 2
-    assert "line 2: lesion L1 is already in the project" in _error(capsys)
+    assert "line 2: lesion L1 is already in the project" in error_line(capsys)
     assert main(["lesions", "list", str(project), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(x["id"], x["label"], len(x["box_lps_mm"])) for x in listed] == [("L1", "high", 2)]
@@ -58,7 +52,7 @@ def test_create_import_lesions_and_masks(
     assert main(["export-masks", str(project), str(tmp_path / "masks")]) == 0
     assert (tmp_path / "masks" / "S1_lesions.nii.gz").exists()
     assert main(["export-masks", str(project), str(lesions)]) == 2  # a file where the folder should be
-    assert "is a file; choose a folder" in _error(capsys)
+    assert "is a file; choose a folder" in error_line(capsys)
     capsys.readouterr()
     assert main(["project", "info", str(project), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
@@ -95,7 +89,7 @@ def test_import_argument_errors(
     ]
     for argv, fragment in cases:
         assert main(argv) == 2, argv
-        assert fragment in _error(capsys)
+        assert fragment in error_line(capsys)
     # PATHs may come before or after the options
     assert (
         main(
@@ -122,7 +116,7 @@ def test_writers_are_refused_while_locked_readers_are_not(
     lesions.write_text("lesion_id,study_id,z0,y0,x0,z1,y1,x1,grade,notes\n,S1,1,1,1,2,2,2,,\n")
     with Project.open(project_folder):
         assert main(["lesions", "import", str(project_folder), str(lesions)]) == 2
-        assert "open in pid" in _error(capsys)
+        assert "open in pid" in error_line(capsys)
         assert main(["lesions", "list", str(project_folder)]) == 0
         assert main(["export-masks", str(project_folder), str(tmp_path / "m")]) == 0
 
@@ -135,7 +129,7 @@ def test_unsaved_edits_of_a_crash_must_be_dealt_with_first(
     lesions = tmp_path / "l.csv"
     lesions.write_text("lesion_id,study_id,z0,y0,x0,z1,y1,x1,grade,notes\nL2,S1,1,1,1,2,2,2,,\n")
     assert main(["lesions", "import", str(project_folder), str(lesions)]) == 2
-    assert "hccdesk project recover" in _error(capsys)
+    assert "hccdesk project recover" in error_line(capsys)
     assert main(["project", "recover", str(project_folder)]) == 0
     assert "recovered and saved 1 unsaved edit(s)" in capsys.readouterr().out
     assert main(["lesions", "import", str(project_folder), str(lesions)]) == 0
@@ -155,7 +149,7 @@ def test_a_manifest_import_with_an_unreadable_study_imports_nothing(
     )
     before = snapshot(project_folder)
     assert main(["import", str(project_folder), "--manifest", str(manifest)]) == 2
-    assert "line 4: study S3" in _error(capsys)
+    assert "line 4: study S3" in error_line(capsys)
     assert snapshot(project_folder) == before  # S2, which did read, was dropped with its image file
 
 

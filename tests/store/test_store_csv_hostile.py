@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from storekit import snapshot
+from storekit import error_line, snapshot
 
 from hccdesk.cli import main
 from hccdesk.store.csvtable import FORMULA_TRIGGERS, neutralise, restore
@@ -21,12 +21,6 @@ from hccdesk.store.records import MAX_NOTES_CHARS, Box, Lesion
 
 HEADER = "lesion_id,study_id,z0,y0,x0,z1,y1,x1,grade,notes\n"
 FORMULAS = ['=HYPERLINK("http://x","y")', "+SUM(1+1)", "-2+3", "@SUM(A1)", "\tx", "\r=1", "'=1", "''+a"]
-
-
-def _error(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("hccdesk: error: ") and "\n" not in err and "Traceback" not in err
-    return err
 
 
 def _cells(text: str) -> list[list[str]]:
@@ -95,7 +89,7 @@ def test_lenient_numbers_are_refused_with_one_line(
     path.write_text(HEADER + f"L1,S1,{cell},2,3,5,10,12,3,\n", encoding="utf-8")
     before = snapshot(project_folder)
     assert main(["lesions", "import", str(project_folder), str(path)]) == 2
-    assert expected in _error(capsys)
+    assert expected in error_line(capsys)
     assert snapshot(project_folder) == before
 
 
@@ -106,7 +100,7 @@ def test_notes_longer_than_the_limit_are_refused_and_the_longest_allowed_round_t
     path = tmp_path / "lesions.csv"
     path.write_text(HEADER + f"L1,S1,1,1,1,2,2,2,,{longest}x\n", encoding="utf-8")
     assert main(["lesions", "import", str(project_folder), str(path)]) == 2
-    assert f"longer than the limit of {MAX_NOTES_CHARS}" in _error(capsys)
+    assert f"longer than the limit of {MAX_NOTES_CHARS}" in error_line(capsys)
     path.write_text(HEADER + f"L1,S1,1,1,1,2,2,2,,{longest}\n", encoding="utf-8")
     assert main(["lesions", "import", str(project_folder), str(path)]) == 0
     out = tmp_path / "out.csv"

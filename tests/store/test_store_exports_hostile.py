@@ -9,7 +9,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from storekit import SHAPE, grid_affine, snapshot
+from storekit import SHAPE, error_line, grid_affine, snapshot
 
 from hccdesk.cli import main
 from hccdesk.imaging.nifti import write_nifti
@@ -17,12 +17,6 @@ from hccdesk.imaging.volume import Volume
 from hccdesk.store.masks import LABELS_FILE, label_map
 from hccdesk.store.project import Project
 from hccdesk.store.records import Box, Lesion, Study
-
-
-def _error(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("hccdesk: error: ") and "\n" not in err and "Traceback" not in err
-    return err
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def test_lesions_export_into_the_project_folder_is_refused(
 ) -> None:
     before = snapshot(with_lesion)
     assert main(["lesions", "export", str(with_lesion), str(with_lesion / inside)]) == 2
-    assert "is inside the project folder" in _error(capsys)
+    assert "is inside the project folder" in error_line(capsys)
     assert snapshot(with_lesion) == before
 
 
@@ -51,7 +45,7 @@ def test_export_masks_into_the_project_folder_is_refused(
 ) -> None:
     before = snapshot(with_lesion)
     assert main(["export-masks", str(with_lesion), str(with_lesion / "masks")]) == 2
-    assert "is inside the project folder" in _error(capsys)
+    assert "is inside the project folder" in error_line(capsys)
     assert snapshot(with_lesion) == before
 
 
@@ -60,7 +54,7 @@ def test_a_project_inside_a_project_folder_is_refused(
 ) -> None:
     before = snapshot(with_lesion)
     assert main(["project", "create", str(with_lesion / "images" / "inner")]) == 2
-    assert "is inside the project folder" in _error(capsys)
+    assert "is inside the project folder" in error_line(capsys)
     assert snapshot(with_lesion) == before
 
 
@@ -73,7 +67,7 @@ def test_export_masks_refuses_to_overwrite_unless_forced(
     (out / LABELS_FILE).write_text("edited by hand")
     before = snapshot(out)
     assert main(["export-masks", str(with_lesion), str(out)]) == 2
-    assert "already holds S1_arterial.nii.gz and 2 more" in _error(capsys) and snapshot(out) == before
+    assert "already holds S1_arterial.nii.gz and 2 more" in error_line(capsys) and snapshot(out) == before
     assert main(["export-masks", str(with_lesion), str(out), "--force"]) == 0
     assert (out / LABELS_FILE).read_text().splitlines()[1] == "S1,1,L1,3,high"
     assert sorted(p.name for p in out.iterdir()) == sorted(
@@ -93,7 +87,7 @@ def test_an_unreadable_study_image_is_blamed_and_nothing_is_written(
     (with_lesion / "images" / "S2.h5").write_bytes(b"not an HDF5 file")
     out = tmp_path / "masks"
     assert main(["export-masks", str(with_lesion), str(out)]) == 2
-    assert "S2.h5" in _error(capsys)
+    assert "S2.h5" in error_line(capsys)
     assert not out.exists()  # S1's files, written first, were not left behind
     out.mkdir()
     assert main(["export-masks", str(with_lesion), str(out)]) == 2

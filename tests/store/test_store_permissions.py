@@ -9,19 +9,13 @@ import stat
 from pathlib import Path
 
 import pytest
-from storekit import snapshot
+from storekit import error_line, snapshot
 
 from hccdesk.cli import main
 from hccdesk.store.lock import LOCK_FILE, LockInfo
 from hccdesk.store.project import Project
 
 HEADER = "lesion_id,study_id,z0,y0,x0,z1,y1,x1,grade,notes\n"
-
-
-def _error(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("hccdesk: error: ") and "\n" not in err and "Traceback" not in err
-    return err
 
 
 @pytest.fixture
@@ -55,7 +49,7 @@ def test_a_read_only_project_folder_is_refused_for_changes_and_read_for_reading(
 ) -> None:
     before = snapshot(read_only_folder)
     assert main(["lesions", "import", str(read_only_folder), str(lesion_csv)]) == 2
-    err = _error(capsys)
+    err = error_line(capsys)
     assert "cannot write in" in err and "open it read-only" in err
     assert snapshot(read_only_folder) == before
     assert main(["lesions", "list", str(read_only_folder)]) == 0
@@ -90,7 +84,7 @@ def test_lock_files_that_lie_are_never_a_traceback(
     assert (
         main(["lesions", "import", str(project_folder), str(lesion_csv)]) == 2
     )  # fresh: maybe being written
-    assert "is open in another HCC Desk" in _error(capsys)
+    assert "is open in another HCC Desk" in error_line(capsys)
     old = os.stat(project_folder / LOCK_FILE).st_mtime - 60
     os.utime(project_folder / LOCK_FILE, (old, old))
     assert main(["lesions", "import", str(project_folder), str(lesion_csv)]) == 0  # old: taken over
@@ -104,7 +98,7 @@ def test_a_lock_path_that_is_not_a_file_gives_one_line(
 ) -> None:
     make(project_folder / LOCK_FILE)  # type: ignore[operator]
     assert main(["lesions", "import", str(project_folder), str(lesion_csv)]) == 2
-    assert "is not a lock file" in _error(capsys)
+    assert "is not a lock file" in error_line(capsys)
     assert main(["lesions", "list", str(project_folder)]) == 0  # reading needs no lock
     with Project.open(project_folder, read_only=True) as project:
         assert set(project.lesions) == set()

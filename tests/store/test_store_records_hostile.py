@@ -11,7 +11,7 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-from storekit import snapshot
+from storekit import error_line, snapshot
 
 from hccdesk.cli import main
 from hccdesk.store.project import Project
@@ -19,12 +19,6 @@ from hccdesk.store.projectfile import BACKUP_FILE, PROJECT_FILE, read_document, 
 from hccdesk.store.records import Box
 
 Edit = Callable[[dict[str, Any]], None]
-
-
-def _error(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("hccdesk: error: ") and "\n" not in err and "Traceback" not in err
-    return err
 
 
 @pytest.fixture
@@ -54,7 +48,7 @@ def test_a_silently_changed_record_is_refused_and_the_backup_offered(
     before = snapshot(two_saves)
     for command in (["lesions", "list"], ["project", "info"], ["project", "recover"]):
         assert main([*command, str(two_saves)]) == 2
-        err = _error(capsys)
+        err = error_line(capsys)
         assert "do not match their checksum" in err and f"project use-backup {two_saves}" in err
     assert snapshot(two_saves) == before
     assert main(["project", "use-backup", str(two_saves)]) == 0
@@ -112,7 +106,7 @@ def test_records_that_cannot_be_true_are_refused_with_one_line(
     _rewrite(two_saves, edit)
     before = snapshot(two_saves)
     assert main(["lesions", "list", str(two_saves)]) == 2
-    err = _error(capsys)
+    err = error_line(capsys)
     assert expected in err and "impossible record(s)" in err and "project use-backup" in err
     assert main(["lesions", "import", str(two_saves), str(two_saves / "x.csv")]) == 2
     assert snapshot(two_saves) == before
@@ -124,9 +118,9 @@ def test_without_a_usable_backup_the_refusal_says_so(
     _rewrite(two_saves, LIES["grade outside I-IV"][0])
     (two_saves / BACKUP_FILE).unlink()
     assert main(["lesions", "list", str(two_saves)]) == 2
-    assert "there is no backup" in _error(capsys)
+    assert "there is no backup" in error_line(capsys)
     assert main(["project", "use-backup", str(two_saves)]) == 2
-    assert "has no backup" in _error(capsys)
+    assert "has no backup" in error_line(capsys)
 
 
 def test_use_backup_refuses_a_backup_that_lies_too(
@@ -136,7 +130,7 @@ def test_use_backup_refuses_a_backup_that_lies_too(
     _rewrite(two_saves, lambda c: _lesion(c, "A").update(grade=0), BACKUP_FILE)
     before = snapshot(two_saves)
     assert main(["project", "use-backup", str(two_saves)]) == 2
-    assert "Edmondson grade must be 1-4, got 0" in _error(capsys)
+    assert "Edmondson grade must be 1-4, got 0" in error_line(capsys)
     assert snapshot(two_saves) == before
 
 
@@ -162,7 +156,8 @@ def test_a_journal_that_lies_is_refused_whole_and_can_be_discarded(
         journal.write(json.dumps(entry) + "\n")
     before = snapshot(two_saves)
     assert main(["project", "recover", str(two_saves)]) == 2
-    assert "cannot read" in (err := _error(capsys)) and "nothing was recovered" in err and "--discard" in err
+    err = error_line(capsys)
+    assert "cannot read" in err and "nothing was recovered" in err and "--discard" in err
     assert snapshot(two_saves) == before
     assert main(["project", "recover", "--discard", str(two_saves)]) == 0
     with Project.open(two_saves) as again:
