@@ -27,33 +27,26 @@ def with_lesion(project_folder: Path) -> Path:
     return project_folder
 
 
-@pytest.mark.parametrize(
-    "inside",
-    ["project.h5", "project.h5.bak", "images/S1.h5", "new.csv", "autosave/x.csv", "."],
-)
-def test_lesions_export_into_the_project_folder_is_refused(
-    with_lesion: Path, capsys: pytest.CaptureFixture[str], inside: str
+def writes_inside(project: Path) -> dict[str, list[str]]:
+    """Command lines, by name, whose output would land in ``project``'s own folder (one of its files, a new
+    file or folder in it, or the folder itself)."""
+    exports = {
+        f"lesions export to {inside}": ["lesions", "export", str(project), str(project / inside)]
+        for inside in ("project.h5", "project.h5.bak", "images/S1.h5", "new.csv", "autosave/x.csv", ".")
+    }
+    return {
+        **exports,
+        "export-masks": ["export-masks", str(project), str(project / "masks")],
+        "project create": ["project", "create", str(project / "images" / "inner")],
+    }
+
+
+@pytest.mark.parametrize("command", list(writes_inside(Path("p"))))
+def test_writing_into_the_project_folder_is_refused_and_changes_nothing(
+    with_lesion: Path, capsys: pytest.CaptureFixture[str], command: str
 ) -> None:
     before = snapshot(with_lesion)
-    assert main(["lesions", "export", str(with_lesion), str(with_lesion / inside)]) == 2
-    assert "is inside the project folder" in error_line(capsys)
-    assert snapshot(with_lesion) == before
-
-
-def test_export_masks_into_the_project_folder_is_refused(
-    with_lesion: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    before = snapshot(with_lesion)
-    assert main(["export-masks", str(with_lesion), str(with_lesion / "masks")]) == 2
-    assert "is inside the project folder" in error_line(capsys)
-    assert snapshot(with_lesion) == before
-
-
-def test_a_project_inside_a_project_folder_is_refused(
-    with_lesion: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    before = snapshot(with_lesion)
-    assert main(["project", "create", str(with_lesion / "images" / "inner")]) == 2
+    assert main(writes_inside(with_lesion)[command]) == 2
     assert "is inside the project folder" in error_line(capsys)
     assert snapshot(with_lesion) == before
 
