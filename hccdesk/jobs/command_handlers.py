@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +68,8 @@ def follow(project: Project, handle: JobHandle, total: int) -> Finished:
     """Wait for the job, importing every result as it lands; save if anything was stored; return its end.
 
     A job that stored nothing (a failed or cancelled grading or training) leaves ``project.h5`` untouched.
+    Ctrl-C while waiting cancels the job (:meth:`~hccdesk.jobs.runner.JobHandle.wait`); while its end is saved
+    it is ignored.
     """
     from hccdesk.jobs.cli_progress import CliProgress
     from hccdesk.jobs.messages import Finished
@@ -80,10 +85,23 @@ def follow(project: Project, handle: JobHandle, total: int) -> Finished:
                 ends.append(message)
 
         handle.wait(on_message)
-    import_results(project, handle)
-    if project.dirty:
-        project.save()
+    with ctrl_c_ignored():
+        import_results(project, handle)
+        if project.dirty:
+            project.save()
     return ends[-1]
+
+
+@contextmanager
+def ctrl_c_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while a job's end is stored: the first Ctrl-C cancelled the job, and a second one,
+    pressed while the project is being saved, must not leave the project without the run its job folder
+    holds."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def exit_status(finished: Finished) -> int:

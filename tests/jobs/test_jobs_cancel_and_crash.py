@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,28 @@ def test_a_cancel_mid_training_ends_the_worker_by_itself(small_cohort_project: P
     assert handle.status == "cancelled"
     assert pool.exit_codes == [0]
     assert not any(isinstance(m, TaskEnded) and m.outcome == "done" for m in seen)
+
+
+def test_a_second_ctrl_c_while_the_cancelled_job_is_saved_is_ignored() -> None:
+    """The first Ctrl-C cancels; one more while the project is saved must not lose the cancelled run."""
+    from hccdesk.jobs.command_handlers import follow
+    from hccdesk.jobs.messages import Finished
+
+    end = Finished(kind="grade", job_dir="jobs/x", status="cancelled", reason="", record_ids=())
+
+    class Handle:
+        def wait(self, on_message: Callable[[JobMessage], None]) -> str:
+            on_message(end)
+            return end.status
+
+    class SavedProject:
+        dirty = True
+        saved = False
+
+        def save(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, in the middle of the save
+            self.saved = True
+
+    project = SavedProject()
+    assert follow(project, Handle(), 1) is end  # type: ignore[arg-type]
+    assert project.saved
