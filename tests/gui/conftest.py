@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib.abc
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,20 +96,34 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> DialogRecorder:
 
 
 @pytest.fixture
-def window(qtbot, dialogs: DialogRecorder, small_cohort_project: Path) -> Iterator:
-    """The main window with the small phantom project open, closed (unsaved edits discarded) afterwards."""
+def open_window(qtbot, dialogs: DialogRecorder) -> Iterator[Callable[[Path], Any]]:
+    """Opens a project folder in a new, shown main window; every window it opened is closed (unsaved edits
+    discarded) afterwards.  One set-up for the window on any project: the small cohort, one with a model."""
     from PySide6 import QtWidgets
 
     from hccdesk.gui.app import create_application
     from hccdesk.gui.main_window import MainWindow
 
-    create_application()
-    main = MainWindow(device="CPU: test")
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitExposed(main)
-    main.files.open_path(small_cohort_project)
-    assert main.document is not None, dialogs.calls
-    yield main
+    opened = []
+
+    def open_folder(folder: Path):
+        create_application()
+        main = MainWindow(device="CPU: test")
+        qtbot.addWidget(main)
+        main.show()
+        qtbot.waitExposed(main)
+        main.files.open_path(folder)
+        assert main.document is not None, dialogs.calls
+        opened.append(main)
+        return main
+
+    yield open_folder
     dialogs.answer = QtWidgets.QMessageBox.StandardButton.Discard
-    main.close()
+    for main in opened:
+        main.close()
+
+
+@pytest.fixture
+def window(open_window: Callable[[Path], Any], small_cohort_project: Path):
+    """The main window with the small phantom project open."""
+    return open_window(small_cohort_project)

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -61,25 +60,11 @@ def model_template(small_cohort_template: Path, tmp_path_factory: pytest.TempPat
 
 
 @pytest.fixture
-def review_window(qtbot: QtBot, dialogs, model_template: Path, tmp_path: Path) -> Iterator:
+def review_window(open_window, model_template: Path, tmp_path: Path):
     """The main window on a private copy of the project with a model."""
-    from PySide6 import QtWidgets
-
-    from hccdesk.gui.app import create_application
-    from hccdesk.gui.main_window import MainWindow
-
     folder = tmp_path / "small.hccdesk"
     shutil.copytree(model_template, folder, ignore=shutil.ignore_patterns("lock"))
-    create_application()
-    main = MainWindow(device="CPU: test")
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitExposed(main)
-    main.files.open_path(folder)
-    assert main.document is not None, dialogs.calls
-    yield main
-    dialogs.answer = QtWidgets.QMessageBox.StandardButton.Discard
-    main.close()
+    return open_window(folder)
 
 
 def _wait_idle(qtbot: QtBot, window) -> None:
