@@ -5,7 +5,10 @@ queue) and a ``cancelled`` function (its cancel flag); a test passes a list's ``
 Keras 3 checks ``model.stop_training`` after every training step, so setting it from
 :meth:`ProgressCallback.on_train_batch_end` stops a fold within one step of the cancel flag being seen
 (docs/design/engineering.md §2); ``stop_evaluating`` covers an evaluation in progress.  With steps well under
-a second (docs/developer/model-training.md) a cancel therefore takes effect within a second.
+a second (docs/developer/model-training.md) a cancel therefore takes effect within a second.  The callback
+cannot see a cancel before the first step ends (building the model and tracing the step take seconds): a job
+worker still there a second after the cancel is terminated by its owner (docs/developer/jobs.md, "How fast a
+cancel stops").
 """
 
 from __future__ import annotations
