@@ -33,9 +33,10 @@ CANCEL_GRACE_S = 1.0
 """After a cancel, a local worker that has not ended by itself within this time is terminated, unless it is
 writing a result file (then as soon as it has written it).  A worker stops by itself at its next check of
 the cancel (a lesion's inputs, a training step), but some calls never check it and take seconds: TensorFlow's
-import, building the model and tracing its training step, an eager prediction (9 to 13 s before the
-owner's former 10 s terminated the worker; docs/developer/jobs.md, "How fast a cancel stops").  Abandoning
-the task in progress loses nothing a cancel would keep, so the grace is the "within a second" of a cancel."""
+import, building the model and tracing its training step, an eager prediction: under load a Ctrl-C then
+took 11 s, the former 10 s grace (docs/developer/jobs.md, "How fast a cancel stops").  Terminating the task
+in progress loses nothing a cancel would keep (an unfinished fold is discarded either way), so the grace is
+the "within a second" of a cancel; a worker that stops by itself was gone 0.1 to 0.4 s after the signal."""
 TERMINATE_WAIT_S = 5.0
 """How long a terminated worker is waited for while its ``writing`` lock is held, so that it cannot start a
 file between the signal and its death."""
