@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,17 @@ DICOM_CORPUS_MISSING = (
     "set HCCDESK_DICOM_CORPUS to its folder (where to get it: docs/developer/testing.md)"
 )
 """The skip reason of every corpus test on a clone without the corpus, so the summary says what is missing."""
+
+
+def ctrl_c_as_from_a_terminal() -> None:
+    """``preexec_fn`` of a child a test sends SIGINT to, as a terminal's Ctrl-C would.
+
+    A shell that runs the test suite in the background (``cmd &``, CI scripts, ``nohup``) starts it with
+    SIGINT ignored, every child inherits that, and Python then installs no KeyboardInterrupt handler: the
+    signal would be lost and the test would measure nothing.  A terminal's foreground process has SIGINT at
+    its default.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")

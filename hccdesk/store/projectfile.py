@@ -166,11 +166,10 @@ def save_atomically(folder: Path, doc: Document) -> None:
         write_document(tmp, doc)
         fsync_file(tmp)
         _verify(tmp, doc)
-    except OSError as error:
+    except BaseException as error:  # failed, or interrupted (Ctrl-C): nothing is left beside the project
         remove_if_exists(tmp)
-        raise ProjectError(f"could not write {tmp}: {error}; the saved project is unchanged") from error
-    except ProjectError:
-        remove_if_exists(tmp)
+        if isinstance(error, OSError):
+            raise ProjectError(f"could not write {tmp}: {error}; the saved project is unchanged") from error
         raise
     try:
         if main.exists():

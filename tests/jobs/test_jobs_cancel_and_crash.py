@@ -15,6 +15,7 @@ import pytest
 from hccdesk.jobs.messages import JobMessage, Progress, Started, TaskEnded
 from hccdesk.jobs.runner import JobHandle, import_results, start_cv
 from hccdesk.store.project import Project
+from tests.conftest import ctrl_c_as_from_a_terminal
 
 
 def _poll_until(handle: JobHandle, project: Project, kind: type[JobMessage], seen: list[JobMessage]) -> None:
@@ -41,7 +42,9 @@ def test_ctrl_c_cancels_keeps_finished_folds_and_marks_the_run(small_cohort_proj
     cancelled with the finished folds and their models, and its full plan of splits stays auditable."""
     command = [sys.executable, "-m", "hccdesk", "cv", str(small_cohort_project), "--variant", "2d-local"]
     command += ["--folds", "2", "--repeats", "3", "--iterations", "300"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_from_a_terminal
+    )
     assert process.stderr is not None
     for line in process.stderr:
         if " done in " in line:

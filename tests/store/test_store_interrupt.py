@@ -19,6 +19,7 @@ from hccdesk.imaging.nifti import write_nifti
 from hccdesk.store.journal import Journal
 from hccdesk.store.project import Project
 from hccdesk.store.records import Box
+from tests.conftest import ctrl_c_as_from_a_terminal
 
 HEADER = "lesion_id,study_id,z0,y0,x0,z1,y1,x1,grade,notes\n"
 
@@ -107,6 +108,7 @@ def test_ctrl_c_sent_to_a_real_import_keeps_all_rows_or_none(saved_edit: Path, t
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=ctrl_c_as_from_a_terminal,
     )
     time.sleep(4.0)  # Python and the store have loaded; the rows are being read, checked or added
     child.send_signal(signal.SIGINT)
