@@ -16,12 +16,13 @@ Consumers tell replies apart with ``isinstance`` or ``match``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from hccdesk.jobs import grading
+from hccdesk.jobs.tagged import tag, untag
 from hccdesk.learn.heat_map import HeatMap
 from hccdesk.store.records import Box, Prediction
 
@@ -163,7 +164,7 @@ _DECODE: dict[str, Callable[[Any], Any]] = {
 
 def to_dict(message: InferenceRequest | InferenceReply) -> dict[str, Any]:
     """The message as plain types (numpy arrays inside an explain reply), tagged with its ``type``."""
-    return {"type": message.type, **asdict(message)}
+    return tag(message)
 
 
 def from_dict(data: dict[str, Any]) -> InferenceRequest | InferenceReply:
@@ -174,13 +175,7 @@ def from_dict(data: dict[str, Any]) -> InferenceRequest | InferenceReply:
     ValueError
         For an unknown ``type`` or fields that do not belong to it (a sender of another version).
     """
-    body = dict(data)
-    cls = _CLASSES.get(body.pop("type", None))
-    if cls is None:
-        raise ValueError(f"not an inference message: type {data.get('type')!r}")
-    names = {f.name for f in fields(cls)}
-    if not names >= body.keys():
-        raise ValueError(f"{cls.type} message with unknown fields: {sorted(body.keys() - names)}")
+    cls, body = untag(data, _CLASSES, "an inference message")
     return cls(**{name: _DECODE.get(name, _identity)(value) for name, value in body.items()})
 
 

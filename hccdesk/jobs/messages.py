@@ -17,8 +17,10 @@ everything on either side works with the typed objects.  Consumers tell messages
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
+
+from hccdesk.jobs.tagged import tag, untag
 
 JobKind = Literal["cv", "train", "grade"]
 """A cross-validation, the training of a final model, or a grading with a run's ensemble or a model."""
@@ -119,7 +121,7 @@ _CLASSES: dict[str, type[JobMessage]] = {cls.type: cls for cls in (Started, Prog
 
 def to_dict(message: JobMessage) -> dict[str, Any]:
     """The message as JSON-safe plain types, tagged with its ``type``."""
-    return {"type": message.type, **asdict(message)}
+    return tag(message)
 
 
 def from_dict(data: dict[str, Any]) -> JobMessage:
@@ -130,13 +132,7 @@ def from_dict(data: dict[str, Any]) -> JobMessage:
     ValueError
         For an unknown ``type`` or fields that do not belong to it (a sender of another version).
     """
-    body = dict(data)
-    cls = _CLASSES.get(body.pop("type", None))
-    if cls is None:
-        raise ValueError(f"not a job message: type {data.get('type')!r}")
-    names = {f.name for f in fields(cls)}
-    if not names >= body.keys():
-        raise ValueError(f"{cls.type} message with unknown fields: {sorted(body.keys() - names)}")
+    cls, body = untag(data, _CLASSES, "a job message")
     if "task" in body:
         body["task"] = TaskRef(**body["task"])
     if "record_ids" in body:
