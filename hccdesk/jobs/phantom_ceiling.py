@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,7 +157,7 @@ def _score_row(
     name: str,
     splits: list[Split],
     labels: dict[str, int],
-    score: Any,
+    score: Callable[[Split, np.ndarray], np.ndarray],
     reference: RunRecord,
 ) -> CeilingRow:
     from hccdesk.evaluation.metrics import fold_metrics, summarize
@@ -166,7 +167,7 @@ def _score_row(
     for split in splits:
         fold_start = time.perf_counter()
         y_train = np.array([labels[i] for i in split.train_ids])
-        p_high = score(split, y_train)
+        p_high = score(split, y_train).tolist()
         y_test = [labels[i] for i in split.test_ids]
         folds.append(
             {

@@ -84,6 +84,8 @@ class WarmWorker:
             return
         from hccdesk.jobs.inference_worker import serve_inference
 
+        if self._process is not None and self.log is not None:  # it died idle: nothing it logged was reported
+            self.log.unlink(missing_ok=True)
         handle, log = tempfile.mkstemp(prefix="hccdesk-inference-", suffix=".log")
         os.close(handle)
         self.log = Path(log)

@@ -25,6 +25,15 @@ class CvResult:
     repeats: int = CV_REPEATS
     profile: str = CV_PROFILE
 
+    def run_id(self, variant: str) -> str:
+        """The id of the run of ``variant``."""
+        return next(run["id"] for run in self.data["runs"] if run["variant"] == variant)
+
+    def copy_to(self, folder: Path) -> Path:
+        """A writable copy of the project at ``folder`` (the shared one is only read)."""
+        shutil.copytree(self.folder, folder, ignore=shutil.ignore_patterns("lock"))
+        return folder
+
 
 @pytest.fixture(scope="session")
 def cv_result(small_cohort_template: Path, tmp_path_factory: pytest.TempPathFactory) -> CvResult:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +86,7 @@ def test_replay_uses_the_stored_splits_again(cv_result: Any, tmp_path: Path) -> 
     from hccdesk.cli import main
 
     folder = tmp_path / "copy.hccdesk"
-    shutil.copytree(cv_result.folder, folder, ignore=shutil.ignore_patterns("lock"))
+    cv_result.copy_to(folder)
     original = cv_result.data["runs"][1]  # the 2D run: the cheaper one to repeat
     out = tmp_path / "replay.json"
     assert main(["cv", str(folder), "--replay", original["id"], "--json", str(out)]) == 0

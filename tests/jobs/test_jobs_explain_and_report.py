@@ -28,16 +28,12 @@ CHROMIUM_FLAGS = (
 )
 
 
-def _run_id(cv_result: Any, variant: str) -> str:
-    return next(run["id"] for run in cv_result.data["runs"] if run["variant"] == variant)
-
-
 @pytest.mark.slow
 def test_explain_writes_maps_on_the_export_masks_grid(cv_result: Any, tmp_path: Path, capsys: Any) -> None:
     import nibabel as nib
 
     folder = cv_result.folder
-    run_id = _run_id(cv_result, "3d-local")
+    run_id = cv_result.run_id("3d-local")
     lesion_id = "L0003"
     out = tmp_path / "explain"
     assert main(["explain", str(folder), "--lesion", lesion_id, "--run", run_id, "--out", str(out)]) == 0
@@ -70,11 +66,11 @@ def test_report_is_self_contained_labelled_and_renders_in_chromium(
     cv_result: Any, small_cohort_template: Path, tmp_path: Path
 ) -> None:
     folder = tmp_path / "small.hccdesk"  # with the phantom's truth file beside it, as the demo keeps it
-    shutil.copytree(cv_result.folder, folder, ignore=shutil.ignore_patterns("lock"))
+    cv_result.copy_to(folder)
     truth = small_cohort_template.parent / f"{small_cohort_template.stem}.truth.json"
     shutil.copyfile(truth, tmp_path / truth.name)
     out = tmp_path / "report.html"
-    assert main(["report", str(folder), "--run", _run_id(cv_result, "2d-local"), "--out", str(out)]) == 0
+    assert main(["report", str(folder), "--run", cv_result.run_id("2d-local"), "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert "Synthetic data" in text and "synthetic data</span>" in text
     for lesion_id in ("L0001", "L0016"):
@@ -109,8 +105,8 @@ def test_grade_order_uncertain_lists_the_least_sure_first(
     cv_result: Any, tmp_path: Path, capsys: Any
 ) -> None:
     folder = tmp_path / "small.hccdesk"
-    shutil.copytree(cv_result.folder, folder, ignore=shutil.ignore_patterns("lock"))
-    argv = ["grade", str(folder), "--run", _run_id(cv_result, "2d-local"), "--order", "uncertain", "--json"]
+    cv_result.copy_to(folder)
+    argv = ["grade", str(folder), "--run", cv_result.run_id("2d-local"), "--order", "uncertain", "--json"]
     assert main(argv) == 0
     rows = json.loads(capsys.readouterr().out)["predictions"]
     assert len(rows) == 16

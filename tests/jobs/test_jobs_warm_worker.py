@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -38,17 +37,13 @@ from hccdesk.store.project import Project
 from hccdesk.store.records import Box
 
 
-def _run_id(cv_result: Any, variant: str) -> str:
-    return next(run["id"] for run in cv_result.data["runs"] if run["variant"] == variant)
-
-
 @pytest.mark.slow
 def test_warm_grades_equal_the_grade_job_and_follow_the_asked_source(
     cv_result: Any, tmp_path: Path, capsys: Any
 ) -> None:
     folder = tmp_path / "small.hccdesk"
-    shutil.copytree(cv_result.folder, folder, ignore=shutil.ignore_patterns("lock"))
-    run_3d, run_2d = _run_id(cv_result, "3d-local"), _run_id(cv_result, "2d-local")
+    cv_result.copy_to(folder)
+    run_3d, run_2d = cv_result.run_id("3d-local"), cv_result.run_id("2d-local")
     ids = ["L0002", "L0005", "L0011"]
     lesion_args = [arg for i in ids for arg in ("--lesion", i)]
     assert main(["grade", str(folder), "--run", run_3d, "--json", *lesion_args]) == 0
@@ -76,9 +71,9 @@ def test_a_killed_worker_fails_its_request_and_the_next_request_starts_a_new_one
     with Project.open(cv_result.folder, read_only=True) as project:
         worker = WarmWorker(project)
         try:
-            wait_for(worker, worker.load(run_id=_run_id(cv_result, "2d-local")))
+            wait_for(worker, worker.load(run_id=cv_result.run_id("2d-local")))
             lesions = {i: (x.study_id, x.box) for i, x in project.lesions.items()}
-            request = worker.grade(lesions, run_id=_run_id(cv_result, "2d-local"))
+            request = worker.grade(lesions, run_id=cv_result.run_id("2d-local"))
             os.kill(worker.pid, signal.SIGKILL)
             deadline, replies = time.monotonic() + 60, []
             while not replies and time.monotonic() < deadline:
@@ -90,7 +85,7 @@ def test_a_killed_worker_fails_its_request_and_the_next_request_starts_a_new_one
             dead_log = worker.log
             assert dead_log is not None and str(dead_log) in failed.reason and dead_log.exists()
             dead_log.unlink()  # kept for the user, whom the reason told; a test leaves nothing behind
-            again = wait_for(worker, worker.grade(lesions, run_id=_run_id(cv_result, "2d-local")))
+            again = wait_for(worker, worker.grade(lesions, run_id=cv_result.run_id("2d-local")))
             assert isinstance(again, Graded) and worker.starts == 2
         finally:
             worker.close()
@@ -123,7 +118,7 @@ def test_tensorflow_start_up_stays_off_the_terminal_but_a_real_error_reaches_it(
     import h5py
 
     folder = tmp_path / "small.hccdesk"
-    shutil.copytree(cv_result.folder, folder, ignore=shutil.ignore_patterns("lock"))
+    cv_result.copy_to(folder)
     with Project.open(folder, read_only=True) as project:
         lesions = sorted(project.lesions.values(), key=lambda x: x.id)
         good = lesions[0]
