@@ -11,6 +11,10 @@ A request naming a source other than the loaded one reloads first, so a newer de
 picked up by the next request.  An exception becomes a :class:`Failed` reply with a one-line ``reason`` and
 the worker keeps serving.
 
+The study file last read stays open between requests (:class:`hccdesk.store.images.LastStudy`), so a live
+grade that re-grades the box being edited reads its chunks from the open file's cache; the file is reopened
+when it changed on disk or another study is asked for, and closed when the worker ends.
+
 TensorFlow 2.21 writes start-up lines (``WARNING: All log messages before absl::InitializeLog() ...``,
 ``I0000 ... oneDNN custom operations are on ...``) straight to file descriptor 2 from a static initialiser of
 its native library, before ``TF_CPP_MIN_LOG_LEVEL`` is consulted, so no setting silences them.  The worker
@@ -47,10 +51,13 @@ from hccdesk.jobs.inference_messages import (
     from_dict,
     to_dict,
 )
+from hccdesk.store.images import LastStudy
 from hccdesk.store.records import Box
 
 _loaded: dict[str, Any] = {}
 """The one ensemble this process holds: ``{"source_id": ..., "ensemble": Ensemble}``."""
+_study = LastStudy()
+"""The study image file last read, kept open: a live grade re-reads the same study at every edit of a box."""
 
 
 def serve_inference(requests: Queue, replies: Queue, cancelled_up_to: Synchronized[int], log: str) -> None:
@@ -64,11 +71,14 @@ def serve_inference(requests: Queue, replies: Queue, cancelled_up_to: Synchroniz
     terminal = _stderr_to_log(Path(log))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-    while True:
-        data = requests.get()
-        if data is None:
-            return
-        replies.put(to_dict(_reply_to(data, cancelled_up_to, terminal)))
+    try:
+        while True:
+            data = requests.get()
+            if data is None:
+                return
+            replies.put(to_dict(_reply_to(data, cancelled_up_to, terminal)))
+    finally:
+        _study.close()
 
 
 def _reply_to(data: dict[str, Any], cancelled_up_to: Synchronized[int], errors: TextIO) -> InferenceReply:
@@ -155,14 +165,11 @@ def _ensemble(source_id: str, model_paths: tuple[str, ...]) -> Any:
 def _grade(
     ensemble: Any, request: GradeRequest, cancelled: Callable[[], bool], start: float
 ) -> Graded | Cancelled:
-    from hccdesk.store.images import StudyImages
-
     votes = []
     for lesion in request.lesions:
         if cancelled():
             return Cancelled(request.id)
-        with StudyImages.open(lesion.images_path) as images:
-            votes.append(ensemble.member_p_high(images, lesion.box))
+        votes.append(ensemble.member_p_high(_study.images(lesion.images_path), lesion.box))
     return Graded(
         id=request.id,
         source_id=ensemble.source_id,
@@ -174,25 +181,23 @@ def _grade(
 
 
 def _explain(ensemble: Any, request: ExplainRequest, start: float) -> Explained:
-    from hccdesk.store.images import StudyImages
-
     if isinstance(ensemble, LesionLevelModels):
         name = ensemble.config.get("name", "this variant")
         raise ModelError(f"{name} has no patch model, so it has no heat map (it grades whole lesions)")
 
-    with StudyImages.open(request.images_path) as images:
-        reading = ensemble.read(images, request.box)
-        attention = None
-        if request.voxel is not None and ensemble.has_attention:
-            attention = ensemble.attention(images, request.box, request.voxel)
-        return Explained(
-            id=request.id,
-            source_id=ensemble.source_id,
-            seconds=time.perf_counter() - start,
-            heat=reading.heat_map(tuple(images.shape)),
-            centres=reading.centres,
-            patch_p_high=reading.patch_p_high,
-            member_p_high=tuple(float(p) for p in reading.member_p_high),
-            has_attention=ensemble.has_attention,
-            attention=attention,
-        )
+    images = _study.images(request.images_path)
+    reading = ensemble.read(images, request.box)
+    attention = None
+    if request.voxel is not None and ensemble.has_attention:
+        attention = ensemble.attention(images, request.box, request.voxel)
+    return Explained(
+        id=request.id,
+        source_id=ensemble.source_id,
+        seconds=time.perf_counter() - start,
+        heat=reading.heat_map(tuple(images.shape)),
+        centres=reading.centres,
+        patch_p_high=reading.patch_p_high,
+        member_p_high=tuple(float(p) for p in reading.member_p_high),
+        has_attention=ensemble.has_attention,
+        attention=attention,
+    )

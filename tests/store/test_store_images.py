@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from storekit import SHAPE
 
 from hccdesk.errors import InputError, ProjectError
-from hccdesk.store.images import StudyImages, chunk_shape, write_images
+from hccdesk.store.images import LastStudy, StudyImages, chunk_shape, write_images
 from hccdesk.store.project import Project
 
 
@@ -48,3 +49,22 @@ def test_a_file_that_is_not_a_study_image_is_refused(tmp_path: Path) -> None:
     (tmp_path / "x.h5").write_bytes(b"garbage")
     with pytest.raises(ProjectError, match="cannot read the study images"):
         StudyImages.open(tmp_path / "x.h5")
+
+
+def test_the_last_study_is_reopened_only_when_its_file_changes(tmp_path: Path) -> None:
+    path = tmp_path / "S1.h5"
+    write_images(path, "S1", np.eye(4), {"arterial": np.zeros((4, 8, 8), dtype=np.int16)})
+    last = LastStudy()
+    try:
+        held = last.images(path)
+        assert last.images(path) is held
+        modified = path.stat().st_mtime_ns + 1_000_000
+        os.utime(path, ns=(modified, modified))  # written in place by someone: same inode, new mtime
+        changed = last.images(path)
+        assert changed is not held and not held._file.id.valid and changed.study_id == "S1"
+        path.unlink()
+        with pytest.raises(ProjectError, match="cannot read the study images"):
+            last.images(path)
+        assert not changed._file.id.valid
+    finally:
+        last.close()
