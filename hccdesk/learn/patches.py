@@ -1,11 +1,13 @@
 """Patches from a lesion box: resampling to a fixed voxel size, the patch grid and normalisation.
 
 Only the box (plus a context margin and one voxel for interpolation) is read from the study, through
-``StudyImages.read(phase, region)``, so a lesion never loads its whole volume.  The region is resampled onto
-an isotropic grid (``patches.voxel_mm``) centred on the box and at least one patch wide on every axis: a
-lesion smaller than a patch is padded with the real tissue around it, and only where that runs past the edge
-of the image is the border voxel repeated.  Patches are cut on a stride (``patches.stride``, in target
-voxels): 16³ cubes for 3D variants, 16² windows of axial slices for 2D variants.
+``StudyImages.read(phase, region)``, so a lesion never loads its whole volume; with standardisation the read
+also holds the shell of ``patches.reference_mm`` around the box, so one read per phase serves both the
+reference intensity and the resampling.  The region is resampled onto an isotropic grid (``patches.voxel_mm``)
+centred on the box and at least one patch wide on every axis: a lesion smaller than a patch is padded with
+the real tissue around it, and only where that runs past the edge of the image is the border voxel repeated.
+Patches are cut on a stride (``patches.stride``, in target voxels): 16³ cubes for 3D variants, 16² windows
+of axial slices for 2D variants.
 
 Normalisation statistics come from training patches only (:func:`fit_normalizer`); augmentation happens in
 the training pipeline (:mod:`hccdesk.learn.batches`).
@@ -89,33 +91,54 @@ def target_grid(images: RegionReader, box: Box, settings: Mapping[str, Any]) -> 
     return TargetGrid(first=centre - (lengths - 1) / 2.0 * step, step=step, lengths=lengths)
 
 
+Region = tuple[slice, slice, slice]
+"""A box of study voxels, ``[k, j, i]`` slices, as ``RegionReader.read`` takes it."""
+
+
 def resample_box(images: RegionReader, box: Box, settings: Mapping[str, Any]) -> np.ndarray:
     """The box plus margin resampled (trilinear) onto its :func:`target_grid`: ``(C, Lz, Ly, Lx)`` float32,
     each L ≥ size."""
+    phases = _phases(images, settings)
+    grid = target_grid(images, box, settings)
+    region = _grid_region(images, grid)
+    return _resample([images.read(phase, region) for phase in phases], grid, region)
+
+
+def _phases(images: RegionReader, settings: Mapping[str, Any]) -> list[str]:
+    """The phases a variant reads, refused before any read when the study lacks one."""
     phases = list(settings["phases"])
     missing = [phase for phase in phases if phase not in images.phases]
     if missing:
         raise InputError(
             f"the study has no {', '.join(missing)} phase; import it or use an arterial-only variant"
         )
-    grid = target_grid(images, box, settings)
+    return phases
+
+
+def _grid_region(images: RegionReader, grid: TargetGrid) -> Region:
+    """The study voxels trilinear resampling onto ``grid`` touches (clipped to the image)."""
     shape = np.asarray(images.shape)
     last = grid.to_study(grid.lengths - 1)
     lo = np.clip(np.floor(grid.first).astype(int), 0, shape - 1)
     hi = np.clip(np.ceil(last).astype(int) + 1, lo + 1, shape)
-    region = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
-    volumes = [
+    return _region(lo, hi)
+
+
+def _resample(volumes: Sequence[np.ndarray], grid: TargetGrid, region: Region) -> np.ndarray:
+    """Each phase's voxels of ``region`` (as read) resampled onto ``grid``: ``(C, Lz, Ly, Lx)`` float32."""
+    origin = np.asarray([axis.start for axis in region])
+    resampled = [
         ndimage.affine_transform(
-            images.read(phase, region).astype(np.float32, copy=False),
+            volume.astype(np.float32, copy=False),
             matrix=grid.step,
-            offset=grid.first - lo,
+            offset=grid.first - origin,
             output_shape=tuple(int(n) for n in grid.lengths),
             order=1,
             mode="nearest",
         )
-        for phase in phases
+        for volume in volumes
     ]
-    return np.stack(volumes).astype(np.float32, copy=False)
+    return np.stack(resampled).astype(np.float32, copy=False)
 
 
 def reference_intensity(images: RegionReader, phase: str, box: Box, reference_mm: float) -> float:
@@ -130,19 +153,29 @@ def reference_intensity(images: RegionReader, phase: str, box: Box, reference_mm
     fat-suppressed fat next to the liver edge); the cut and the median scale with the image, so a study
     multiplied by any positive factor gives the same ratios.
     """
+    region = _shell_region(images, box, reference_mm)
+    return _shell_reference(images.read(phase, region), region, images.shape, box, phase)
+
+
+def _shell_region(images: RegionReader, box: Box, reference_mm: float) -> Region:
+    """The box grown by ``reference_mm`` on every side (clipped to the image): the shell and the box."""
     spacing = np.asarray(images.spacing, dtype=float)
     shape = np.asarray(images.shape)
     grow = np.ceil(float(reference_mm) / spacing).astype(int)
-    lower = np.clip(np.asarray(box.lower) - grow, 0, shape)
-    upper = np.clip(np.asarray(box.upper) + grow, 0, shape)
-    region = tuple(slice(int(a), int(b)) for a, b in zip(lower, upper, strict=True))
-    values = np.asarray(images.read(phase, region), dtype=np.float64)
-    inside = tuple(
-        slice(int(a - lo), int(b - lo))
-        for a, b, lo in zip(np.clip(box.lower, 0, shape), np.clip(box.upper, 0, shape), lower, strict=True)
+    return _region(
+        np.clip(np.asarray(box.lower) - grow, 0, shape), np.clip(np.asarray(box.upper) + grow, 0, shape)
     )
+
+
+def _shell_reference(
+    values: np.ndarray, region: Region, shape: tuple[int, int, int], box: Box, phase: str
+) -> float:
+    """:func:`reference_intensity` from the voxels of the shell ``region`` of one phase, as read."""
+    values = np.asarray(values, dtype=np.float64)
+    bounds = np.asarray(shape)
+    lesion = _region(np.clip(box.lower, 0, bounds), np.clip(box.upper, 0, bounds))
     keep = np.ones(values.shape, dtype=bool)
-    keep[inside] = False
+    keep[_within(lesion, region)] = False
     shell = values[keep] if keep.any() else values.ravel()
     foreground = shell[shell > 0.1 * np.percentile(shell, 99)]
     reference = float(np.median(foreground)) if foreground.size else 0.0
@@ -151,6 +184,38 @@ def reference_intensity(images: RegionReader, phase: str, box: Box, reference_mm
             f"lesion box {box.as_tuple()}: no tissue around it in the {phase} phase to standardise against"
         )
     return reference
+
+
+def _standardized_box(images: RegionReader, box: Box, settings: Mapping[str, Any]) -> np.ndarray:
+    """:func:`resample_box` with each phase divided by its :func:`reference_intensity`, reading each phase
+    once.
+
+    The resampling region (box + margin) and the shell region (box + ``reference_mm``) overlap almost
+    entirely, so their bounding region is read once and both are cut from it in memory: the values are
+    those two separate reads would give (the same stored voxels, converted alike), at one read's cost.
+    """
+    phases = _phases(images, settings)
+    grid = target_grid(images, box, settings)
+    resampled, shell = _grid_region(images, grid), _shell_region(images, box, float(settings["reference_mm"]))
+    both = _region(
+        np.minimum([a.start for a in resampled], [a.start for a in shell]),
+        np.maximum([a.stop for a in resampled], [a.stop for a in shell]),
+    )
+    read = [images.read(phase, both) for phase in phases]
+    volume = _resample([values[_within(resampled, both)] for values in read], grid, resampled)
+    for channel, (phase, values) in enumerate(zip(phases, read, strict=True)):
+        volume[channel] /= _shell_reference(values[_within(shell, both)], shell, images.shape, box, phase)
+    return volume
+
+
+def _region(lower: np.ndarray, upper: np.ndarray) -> Region:
+    """The region from voxel ``lower`` (included) to ``upper`` (excluded), per axis."""
+    return tuple(slice(int(a), int(b)) for a, b in zip(lower, upper, strict=True))
+
+
+def _within(inner: Region, outer: Region) -> Region:
+    """``inner`` in the coordinates of an array read from ``outer`` (which contains it)."""
+    return tuple(slice(a.start - b.start, a.stop - b.start) for a, b in zip(inner, outer, strict=True))
 
 
 def _starts(length: int, size: int, stride: int) -> list[int]:
@@ -202,10 +267,7 @@ def cut_lesion_patches(images: RegionReader, box: Box, config: Mapping[str, Any]
     size = int(settings["size"])
     stride = [int(s) for s in settings["stride"]]
     grid = target_grid(images, box, settings)
-    volume = resample_box(images, box, settings)
-    if settings["standardize"]:
-        for channel, phase in enumerate(settings["phases"]):
-            volume[channel] /= reference_intensity(images, phase, box, float(settings["reference_mm"]))
+    volume = (_standardized_box if settings["standardize"] else resample_box)(images, box, settings)
     _, lz, ly, lx = volume.shape
     ys, xs = _starts(ly, size, stride[1]), _starts(lx, size, stride[2])
     half = (size - 1) / 2.0

@@ -51,13 +51,18 @@ def test_3d_patches_cover_the_box_and_read_only_its_neighbourhood() -> None:
     # ceil((45 + 4) / 1.5) = 33 rows and columns -> origins 0, 8, 16, 17
     assert patches.shape == (3 * 4 * 4, 16, 16, 16, 1)
     assert patches.dtype == np.float32
-    # one read for the patches (box + margin + interpolation voxel), one for the standardisation shell
-    ((phase, region), (shell_phase, shell)) = images.regions
-    assert phase == shell_phase == "arterial"
+    # one read: the standardisation shell, which holds the box + margin + interpolation voxel
+    ((phase, shell),) = images.regions
+    assert phase == "arterial"
     for axis, (lo, hi) in enumerate(zip(box.lower, box.upper, strict=True)):
-        assert lo - 2 <= region[axis].start <= lo and hi <= region[axis].stop <= hi + 2
         grow = int(np.ceil(config["patches"]["reference_mm"] / images.spacing[axis]))
         assert (shell[axis].start, shell[axis].stop) == (max(lo - grow, 0), hi + grow)
+    # unstandardised, the read is the box + margin + interpolation voxel alone
+    images.regions.clear()
+    extract_lesion_patches(images, box, with_overrides(config, RAW))
+    ((phase, region),) = images.regions
+    for axis, (lo, hi) in enumerate(zip(box.lower, box.upper, strict=True)):
+        assert lo - 2 <= region[axis].start <= lo and hi <= region[axis].stop <= hi + 2
 
 
 def test_2d_patches_come_from_axial_slices_inside_the_box() -> None:
