@@ -171,14 +171,16 @@ def _shell_reference(
     values: np.ndarray, region: Region, shape: tuple[int, int, int], box: Box, phase: str
 ) -> float:
     """:func:`reference_intensity` from the voxels of the shell ``region`` of one phase, as read."""
-    values = np.asarray(values, dtype=np.float64)
+    values = np.asarray(values)
     bounds = np.asarray(shape)
     lesion = _region(np.clip(box.lower, 0, bounds), np.clip(box.upper, 0, bounds))
     keep = np.ones(values.shape, dtype=bool)
     keep[_within(lesion, region)] = False
-    shell = values[keep] if keep.any() else values.ravel()
-    foreground = shell[shell > 0.1 * np.percentile(shell, 99)]
-    reference = float(np.median(foreground)) if foreground.size else 0.0
+    # float64 after masking: the same values, fewer converted; both statistics depend on the values alone,
+    # not their order, so they may partition their input in place instead of copying it
+    shell = (values[keep] if keep.any() else values.ravel()).astype(np.float64)
+    foreground = shell[shell > 0.1 * np.percentile(shell, 99, overwrite_input=True)]
+    reference = float(np.median(foreground, overwrite_input=True)) if foreground.size else 0.0
     if not np.isfinite(reference) or reference <= 0.0:
         raise InputError(
             f"lesion box {box.as_tuple()}: no tissue around it in the {phase} phase to standardise against"
