@@ -1,10 +1,11 @@
 """``hccdesk bench grade``: the warm worker's latency through the GUI's path, and the event loop meanwhile.
 
 It drives an :class:`~hccdesk.gui.inference_bridge.InferenceBridge` from a Qt event loop exactly as the main
-window does (requests out, replies drained by the bridge's timer), and a 1 ms timer beside it records how
-late the loop runs each tick: the stall a user would feel while the worker grades.  Measured: worker start
-to ready (spawn, TensorFlow import, loading every member, tracing), the first grade, then per-lesion grades
-(median, p95) over every lesion for ``rounds`` rounds.  The project is opened read-only; nothing is stored.
+window does (requests out, replies read when the bridge's notifier sees them arrive), and a 1 ms timer beside
+it records how late the loop runs each tick: the stall a user would feel while the worker grades.  Measured:
+worker start to ready (spawn, TensorFlow import, loading every member, tracing), the first grade, then
+per-lesion grades (median, p95) over every lesion for ``rounds`` rounds.  The project is opened read-only;
+nothing is stored.
 """
 
 from __future__ import annotations

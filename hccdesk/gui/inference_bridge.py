@@ -1,10 +1,13 @@
 """The GUI's handle on the project's warm inference worker: requests out, replies back as Qt signals.
 
 The worker (:class:`hccdesk.jobs.warm_worker.WarmWorker`) is a spawn process, so TensorFlow never enters
-the GUI.  A timer drains its replies only while a request is outstanding; a drain costs microseconds, so the
-event loop stays free while the worker computes (the stall budget of docs/design/architecture.md §9).  The
-bridge is started when a project opens (the worker loads the newest run or model in the background) and
-closed with the project.
+the GUI.  Its replies arrive on a pipe (:mod:`hccdesk.jobs.reply_pipe`) whose descriptor a
+``QSocketNotifier`` watches: the event loop reads a reply the moment the worker writes it (no timer tick to
+wait for, which cost 5 ms of a 100 ms grade on average) and does nothing at all while the worker computes
+(the stall budget of docs/design/architecture.md §9).  A worker that dies closes its end of the pipe, which
+the notifier sees too: its pending requests fail at once, with no liveness timer.  The bridge is started
+when a project opens (the worker loads the newest run or model in the background) and closed with the
+project.
 """
 
 from __future__ import annotations
@@ -18,9 +21,6 @@ from hccdesk.jobs.inference_messages import Failed
 from hccdesk.jobs.warm_worker import WarmWorker
 from hccdesk.store.records import Box
 
-POLL_MS = 10
-"""Drain interval while a request is outstanding: well under a frame, far from busy-waiting."""
-
 
 class InferenceBridge(QtCore.QObject):
     """Emits ``replied(reply)`` for every reply, a :mod:`hccdesk.jobs.inference_messages` reply
@@ -31,8 +31,8 @@ class InferenceBridge(QtCore.QObject):
     def __init__(self, project: Any, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.worker = WarmWorker(project)
-        self._timer = QtCore.QTimer(self, interval=POLL_MS)
-        self._timer.timeout.connect(self.poll)
+        self._notifier: QtCore.QSocketNotifier | None = None
+        self._watched: tuple[int, int] | None = None  # (worker start, descriptor) the notifier watches
         self.loaded_source: str | None = None
 
     @property
@@ -67,18 +67,37 @@ class InferenceBridge(QtCore.QObject):
         self.worker.cancel()
 
     def close(self) -> None:
-        self._timer.stop()
+        self._stop_watching()
         self.worker.close()
 
     def _track(self, request_id: int) -> int:
-        if not self._timer.isActive():
-            self._timer.start()
+        self._watch_replies()  # the request may have started a worker
         return request_id
 
+    def _watch_replies(self) -> None:
+        """Watch the running worker's reply descriptor: a new one after a (re)start, none once it ended
+        (a closed pipe would read as end of file forever)."""
+        descriptor = self.worker.reply_fileno()
+        watched = None if descriptor is None else (self.worker.starts, descriptor)
+        if watched == self._watched:
+            return
+        self._stop_watching()
+        if descriptor is not None:
+            self._notifier = QtCore.QSocketNotifier(descriptor, QtCore.QSocketNotifier.Type.Read, self)
+            self._notifier.activated.connect(self.poll)
+            self._watched = watched
+
+    def _stop_watching(self) -> None:
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+            self._notifier.deleteLater()
+        self._notifier, self._watched = None, None
+
     def poll(self) -> None:
-        for reply in self.worker.poll():
+        """Emit the replies that have arrived (the notifier calls this when the worker writes or ends)."""
+        replies = self.worker.poll()
+        self._watch_replies()  # before the replies' slots run: one may start a new worker
+        for reply in replies:
             if isinstance(reply, Failed) and reply.request == "load":
                 self.loaded_source = None
             self.replied.emit(reply)
-        if not self.worker.busy:
-            self._timer.stop()

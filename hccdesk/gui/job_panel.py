@@ -6,7 +6,9 @@ this panel turns their messages into progress bars with an ETA, a live loss curv
 A failed job is reported in a dialog with the worker's one-line reason; the app and the project carry on.
 
 A Grade the warm worker answers is not a job, but it is shown here too (:meth:`JobPanel.follow_warm_grade`)
-so that the one Cancel button (or Esc) stops it like any job.
+so that Cancel stops it like any job.  :meth:`JobPanel.cancel` is the one cancel logic: the panel's Cancel
+button calls it, and so does the window's Model > Cancel, which owns the Esc key and works with this dock
+hidden (:attr:`JobPanel.cancellable_changed` tells it when there is something to cancel).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from hccdesk.errors import InputError, JobError
 from hccdesk.gui import cv_results
@@ -64,6 +66,7 @@ class JobPanel(QtWidgets.QWidget):
     """
 
     job_finished = QtCore.Signal(object)  # the job's Finished message
+    cancellable_changed = QtCore.Signal(bool)  # whether Cancel has a job or a warm grade to stop
 
     def __init__(
         self, document: ProjectDocument, device: str, parent: QtWidgets.QWidget | None = None
@@ -130,7 +133,6 @@ class JobPanel(QtWidgets.QWidget):
         buttons = QtWidgets.QHBoxLayout()
         self.run_button = QtWidgets.QPushButton("Run")
         self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Escape))
         self.cancel_button.setToolTip("Stop the grading in progress, else the running job (Esc)")
         self.cancel_button.setEnabled(False)
         self.run_button.clicked.connect(self.run_cv)
@@ -199,6 +201,15 @@ class JobPanel(QtWidgets.QWidget):
     @property
     def busy(self) -> bool:
         return self.bridge is not None and self.bridge.running
+
+    @property
+    def cancellable(self) -> bool:
+        """True while :meth:`cancel` has a warm grade or a job to stop."""
+        return self.cancel_button.isEnabled()
+
+    def _set_cancellable(self, on: bool) -> None:
+        self.cancel_button.setEnabled(on)
+        self.cancellable_changed.emit(on)
 
     def selected_variants(self) -> list[str]:
         variants = []
@@ -318,20 +329,20 @@ class JobPanel(QtWidgets.QWidget):
         self.fold_bar.setValue(0)
         self.status_label.setText(f"{text}…")
         self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
+        self._set_cancellable(True)
 
     def follow_warm_grade(self, text: str, cancel: Callable[[], None]) -> None:
         """Show a grade the warm worker runs: until :meth:`warm_grade_ended`, Cancel calls ``cancel``."""
         self._warm_grades += 1
         self._cancel_warm_grades = cancel
         self.status_label.setText(text)
-        self.cancel_button.setEnabled(True)
+        self._set_cancellable(True)
 
     def warm_grade_ended(self, text: str) -> None:
         """A followed warm grade ended: ``text`` says how (graded, cancelled or failed)."""
         self._warm_grades = max(self._warm_grades - 1, 0)
         self.status_label.setText(text)
-        self.cancel_button.setEnabled(self._warm_grades > 0 or self.busy)
+        self._set_cancellable(self._warm_grades > 0 or self.busy)
 
     def cancel(self) -> None:
         """Stop the warm grades in progress when there are any (the user's latest action, seconds long),
@@ -343,7 +354,7 @@ class JobPanel(QtWidgets.QWidget):
         if self.bridge is not None and self.bridge.running:
             self.bridge.cancel()
             self.status_label.setText("Cancelling… (finished folds are kept)")
-            self.cancel_button.setEnabled(False)
+            self._set_cancellable(False)
 
     def shutdown(self) -> None:
         """Stop a running job before the project closes (its workers must not outlive the window)."""
@@ -392,7 +403,7 @@ class JobPanel(QtWidgets.QWidget):
     def _finished(self, message: Finished) -> None:
         status, reason = message.status, message.reason
         self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(self._warm_grades > 0)
+        self._set_cancellable(self._warm_grades > 0)
         elapsed = _duration(time.monotonic() - self._started)
         self.status_label.setText(f"Job {status} after {elapsed}" + (f": {reason}" if reason else ""))
         if status == "done":

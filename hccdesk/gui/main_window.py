@@ -178,6 +178,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
         model_menu = bar.addMenu("&Model")
         self.grade_action = self._action(model_menu, "&Grade lesions", self.grade, "Ctrl+G")
+        self.cancel_action = self._action(model_menu, "Cance&l", self.cancel, "Esc")
+        self.cancel_action.setToolTip("Stop the grading in progress, else the running job (Esc)")
+        self.cancel_action.setEnabled(False)  # while nothing runs (see JobPanel.cancellable_changed)
         self.next_uncertain_action = self._action(
             model_menu, "&Next uncertain lesion", self.next_uncertain, "N"
         )
@@ -279,6 +282,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_job_panel(self, document: ProjectDocument) -> None:
         self.jobs = JobPanel(document, self.device or describe_device(), self)
         self.bottom_dock.setWidget(self.jobs)
+        self.jobs.cancellable_changed.connect(self.cancel_action.setEnabled)
+        self.cancel_action.setEnabled(self.jobs.cancellable)
 
     def close_project(self) -> bool:
         """Close the open project after asking about unsaved changes; False when the user cancelled."""
@@ -324,7 +329,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return True
 
     def _show_welcome(self) -> None:
-        for action in self._project_actions:
+        for action in (*self._project_actions, self.cancel_action):
             action.setEnabled(False)
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
@@ -486,9 +491,14 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.review.bridge.has_source:
             ids = self.browser.selected_lesion_ids()
             started = self.review.grade(ids, ended=self.jobs.warm_grade_ended)
-            self.jobs.follow_warm_grade(started, self.review.cancel_grade)  # its Cancel (Esc) stops it
+            self.jobs.follow_warm_grade(started, self.review.cancel_grade)  # Cancel (Esc) stops it
         else:
             self.jobs.grade(self.browser.selected_lesion_ids())
+
+    def cancel(self) -> None:
+        """Model > Cancel (Esc): what the job panel's Cancel does, with the panel shown or not."""
+        if self.jobs is not None:
+            self.jobs.cancel()
 
     def next_uncertain(self) -> None:
         """Select the next lesion in review order (largest ensemble spread, then P(high) nearest 0.5)."""

@@ -53,7 +53,8 @@ class Explanation:
 
 
 def wait_for(worker: WarmWorker, request_id: int, timeout_s: float = REPLY_TIMEOUT_S) -> InferenceReply:
-    """Block until the reply to ``request_id`` (for command-line callers; the GUI polls instead).
+    """Block until the reply to ``request_id`` (for command-line callers; the GUI watches the worker's
+    reply descriptor instead): asleep until the worker writes, and awake the moment it does.
 
     Raises
     ------
@@ -61,13 +62,15 @@ def wait_for(worker: WarmWorker, request_id: int, timeout_s: float = REPLY_TIMEO
         When the worker failed the request, died, or did not answer in time.
     """
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while (left := deadline - time.monotonic()) > 0:
+        worker.wait(left)
         for reply in worker.poll():
             if reply.id == request_id:
                 if isinstance(reply, Failed):
                     raise JobError(reply.reason)
                 return reply
-        time.sleep(0.001)
+        if not worker.busy:
+            raise JobError(f"no inference request {request_id} is waiting for a reply")
     raise JobError(f"the inference worker did not answer within {timeout_s:.0f} s")
 
 

@@ -4,12 +4,17 @@ Starting a worker costs seconds (TensorFlow's import, then loading the models), 
 ``hccdesk bench grade``) keeps one running and sends it requests (:mod:`hccdesk.jobs.inference_worker`;
 the messages are :mod:`hccdesk.jobs.inference_messages`).  Qt-free and non-blocking: :meth:`WarmWorker.load`,
 :meth:`~WarmWorker.grade` and :meth:`~WarmWorker.explain` queue a request and return its id, :meth:`poll`
-returns the replies that have arrived, so the GUI drains it from a timer and its event loop never waits.
+returns the replies that have arrived.  Requests travel over a queue, replies over a pipe
+(:mod:`hccdesk.jobs.reply_pipe`) whose descriptor (:meth:`~WarmWorker.reply_fileno`) becomes readable the
+moment a reply is written or the worker dies: the GUI watches it with a ``QSocketNotifier`` and polls only
+then, so a reply waits for no timer and the event loop never waits; a command-line caller blocks in
+:meth:`~WarmWorker.wait`.
 
 Which ensemble answers is decided here, per request, with :func:`hccdesk.jobs.grading.ensemble_members`:
 the newest finished run or final model unless one is named, so a newer default is used by the next request
-without restarting anything.  A worker that dies (killed, out of memory) fails its pending requests with a
-message saying so; the next request starts a fresh one.
+without restarting anything.  A worker that dies (killed, out of memory) closes its end of the reply pipe;
+:meth:`~WarmWorker.poll` reads that end of file, fails the pending requests with a message saying so, and
+the next request starts a fresh worker.
 
 The worker's native stderr (TensorFlow's start-up lines, see :mod:`hccdesk.jobs.inference_worker`) goes to
 a log file in the temporary folder, one per process; the log is removed by :meth:`WarmWorker.close`, except
@@ -21,8 +26,8 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-import queue
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +46,12 @@ from hccdesk.jobs.inference_messages import (
     from_dict,
     to_dict,
 )
+from hccdesk.jobs.reply_pipe import ReplyPipe
 from hccdesk.store.records import Box
 
 CLOSE_GRACE_S = 5.0
-"""How long :meth:`WarmWorker.close` waits for the worker to stop by itself before terminating it."""
+"""How long :meth:`WarmWorker.close` waits for the worker to stop by itself before terminating it, and how
+long :meth:`WarmWorker.poll` waits for a worker whose reply pipe ended to exit."""
 
 
 class WarmWorker:
@@ -84,21 +91,24 @@ class WarmWorker:
             return
         from hccdesk.jobs.inference_worker import serve_inference
 
-        if self._process is not None and self.log is not None:  # it died idle: nothing it logged was reported
-            self.log.unlink(missing_ok=True)
+        if self._process is not None:  # it died idle, unpolled: nothing it logged was reported
+            self._close_channels()
+            if self.log is not None:
+                self.log.unlink(missing_ok=True)
         handle, log = tempfile.mkstemp(prefix="hccdesk-inference-", suffix=".log")
         os.close(handle)
         self.log = Path(log)
         ctx = multiprocessing.get_context("spawn")
-        self._requests, self._replies = ctx.Queue(), ctx.Queue()
+        self._requests, self._replies = ctx.Queue(), ReplyPipe(ctx)
         self._cancelled_up_to = ctx.Value("q", 0)
         self._process = ctx.Process(
             target=serve_inference,
-            args=(self._requests, self._replies, self._cancelled_up_to, log),
+            args=(self._requests, self._replies.writer, self._cancelled_up_to, log),
             name="hccdesk-inference",
             daemon=True,
         )
         self._process.start()
+        self._replies.started()
         self.starts += 1
 
     def close(self) -> None:
@@ -109,15 +119,21 @@ class WarmWorker:
             return
         if process.is_alive():
             self._requests.put(None)
-            process.join(timeout=CLOSE_GRACE_S)
+            deadline = time.monotonic() + CLOSE_GRACE_S
+            while process.is_alive() and time.monotonic() < deadline:
+                self._replies.receive()  # a worker blocked writing a large reply must finish it to stop
+                process.join(timeout=0.05)
         if process.is_alive():
             process.terminate()
             process.join(timeout=CLOSE_GRACE_S)
-        for channel in (self._requests, self._replies):
-            channel.close()
-            channel.cancel_join_thread()
+        self._close_channels()
         if self.log is not None:  # nothing in it was reported: a dead worker's log was, and is kept
             self.log.unlink(missing_ok=True)
+
+    def _close_channels(self) -> None:
+        self._requests.close()
+        self._requests.cancel_join_thread()
+        self._replies.close()
 
     # --- requests --------------------------------------------------------------------------------------
     def source(self, run_id: str | None = None, model_id: str | None = None) -> dict[str, Any]:
@@ -173,24 +189,49 @@ class WarmWorker:
         if self.alive and grades:
             self._cancelled_up_to.value = max(grades)
 
+    # --- replies ---------------------------------------------------------------------------------------
+    def reply_fileno(self) -> int | None:
+        """The descriptor that becomes readable when a reply arrives or the worker dies, for an owner with
+        an event loop to watch (call :meth:`poll` then); None while no worker runs.  A restarted worker has
+        a new one, so look again after each request and after a :meth:`poll` that reported a death."""
+        return None if self._process is None else self._replies.fileno()
+
+    def wait(self, timeout_s: float) -> None:
+        """Block until :meth:`poll` has something to read (a reply, or the worker's death), at most
+        ``timeout_s``; at once when no worker runs."""
+        if self._process is not None:
+            self._replies.wait(timeout_s)
+
     def poll(self) -> list[InferenceReply]:
         """Replies received since the last call, without blocking; :class:`Failed` ones for a dead worker."""
         if self._process is None:
             return []
         out = []
-        while True:
-            try:
-                reply = from_dict(self._replies.get_nowait())
-            except queue.Empty:
-                break
+        for data in self._replies.receive():
+            reply = from_dict(data)
             if isinstance(reply, REPLIES) and self._pending.pop(reply.id, None) is not None:
                 out.append(reply)
-        if self._pending and not self._process.is_alive():
-            reason = (
-                f"the inference {describe_exit(self._process.pid, self._process.exitcode)}; the next request "
-                f"starts a new one (its log: {self.log})"
-            )
-            out += [Failed(request.id, request.type, reason) for request in self._pending.values()]
-            self._pending.clear()
-            self._process = None
+        if self._replies.ended:
+            out += self._ended(self._process)
         return out
+
+    def _ended(self, process: multiprocessing.process.BaseProcess) -> list[InferenceReply]:
+        """The worker ``process`` closed its end of the reply pipe, which it does only by exiting: reap it,
+        fail what it left pending, and let the next request start a new one."""
+        self._process = None
+        process.join(timeout=CLOSE_GRACE_S)  # its descriptors close as it exits: its status follows at once
+        if process.is_alive():  # it closed the pipe and lives on: it can answer nothing more
+            process.terminate()
+            process.join(timeout=CLOSE_GRACE_S)
+        self._close_channels()
+        if not self._pending:  # it died idle: nothing it logged will be reported
+            if self.log is not None:
+                self.log.unlink(missing_ok=True)
+            return []
+        reason = (
+            f"the inference {describe_exit(process.pid, process.exitcode)}; the next request starts a new "
+            f"one (its log: {self.log})"
+        )
+        failed: list[InferenceReply] = [Failed(r.id, r.type, reason) for r in self._pending.values()]
+        self._pending.clear()
+        return failed

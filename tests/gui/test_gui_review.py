@@ -175,7 +175,7 @@ def test_killing_the_warm_worker_mid_request_is_reported_and_the_next_request_wo
 
 
 @pytest.mark.slow
-def test_cancel_stops_a_warm_grade_stores_nothing_and_the_next_grade_works(
+def test_esc_stops_a_warm_grade_with_the_job_panel_hidden_stores_nothing_and_the_next_grade_works(
     review_window, qtbot: QtBot, dialogs
 ) -> None:
     from PySide6 import QtCore
@@ -190,17 +190,19 @@ def test_cancel_stops_a_warm_grade_stores_nothing_and_the_next_grade_works(
     stored = project.predictions()
     replies: list = []
     bridge.replied.connect(replies.append)
+    window.bottom_dock.hide()  # the job panel and its Cancel button out of sight
+    assert not window.cancel_action.isEnabled()
     window.grade_action.trigger()  # every lesion: nothing is selected in the table
-    assert window.jobs.cancel_button.isEnabled()
+    assert window.cancel_action.isEnabled() and window.jobs.cancel_button.isEnabled()
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-    qtbot.keyClick(window, QtCore.Qt.Key.Key_Escape)  # the job panel's Cancel, by its key
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Escape)  # Model > Cancel, by its key
     qtbot.waitUntil(lambda: bool(replies), timeout=WORKER_TIMEOUT_MS)
     (reply,) = replies
     assert isinstance(reply, Cancelled)
     assert window.statusBar().currentMessage() == "Grading cancelled"
     assert window.jobs.status_label.text() == "Grading cancelled"
-    assert not window.jobs.cancel_button.isEnabled()
+    assert not window.jobs.cancel_button.isEnabled() and not window.cancel_action.isEnabled()
     assert project.predictions() == stored  # nothing of the cancelled grade is stored
     window.grade_action.trigger()
     qtbot.waitUntil(

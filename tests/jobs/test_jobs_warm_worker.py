@@ -1,6 +1,7 @@
 """The warm inference worker grades like the grade job, follows the source it is asked for, survives being
-killed and keeps TensorFlow's start-up lines off the terminal (the owner side stays TensorFlow-free: this
-process never imports it for these tests); its typed messages survive their translation."""
+killed (with a request pending or idle) and keeps TensorFlow's start-up lines off the terminal (the owner
+side stays TensorFlow-free: this process never imports it for these tests); its typed messages survive
+their translation."""
 
 from __future__ import annotations
 
@@ -86,6 +87,26 @@ def test_a_killed_worker_fails_its_request_and_the_next_request_starts_a_new_one
             assert dead_log is not None and str(dead_log) in failed.reason and dead_log.exists()
             dead_log.unlink()  # kept for the user, whom the reason told; a test leaves nothing behind
             again = wait_for(worker, worker.grade(lesions, run_id=cv_result.run_id("2d-local")))
+            assert isinstance(again, Graded) and worker.starts == 2
+        finally:
+            worker.close()
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_idle_is_reaped_quietly_and_the_next_request_starts_anew(cv_result: Any) -> None:
+    run_id = cv_result.run_id("2d-local")
+    with Project.open(cv_result.folder, read_only=True) as project:
+        lesion = project.lesions["L0001"]
+        worker = WarmWorker(project)
+        try:
+            wait_for(worker, worker.load(run_id=run_id))
+            log = worker.log
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait(60)  # its end of the reply pipe closes as it exits: that wakes the owner
+            assert worker.poll() == []  # nothing was pending: nothing to fail
+            assert not worker.alive and worker.reply_fileno() is None
+            assert log is not None and not log.exists()  # nothing it logged will be reported
+            again = wait_for(worker, worker.grade({lesion.id: (lesion.study_id, lesion.box)}, run_id=run_id))
             assert isinstance(again, Graded) and worker.starts == 2
         finally:
             worker.close()
