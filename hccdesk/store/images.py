@@ -99,7 +99,8 @@ class StudyImages:
         self.affine: np.ndarray = self._file["affine"][()]
         stored = set(self._file["phases"].keys())
         self.phases: tuple[str, ...] = tuple(p for p in PHASES if p in stored)
-        depth, rows, columns = self._file["phases"][self.phases[0]].shape
+        self._datasets: dict[str, h5py.Dataset] = {}
+        depth, rows, columns = self._dataset(self.phases[0]).shape
         self.shape: tuple[int, int, int] = (int(depth), int(rows), int(columns))
 
     @classmethod
@@ -113,9 +114,13 @@ class StudyImages:
         return np.linalg.norm(self.affine[:3, :3], axis=0)[::-1]
 
     def _dataset(self, phase: str) -> h5py.Dataset:
+        """The phase's dataset, looked up once (an h5py path lookup costs ~0.05 ms, a cached region read
+        ~0.04 ms)."""
         if phase not in self.phases:
             raise InputError(f"study {self.study_id} has no {phase!r} phase; it has {', '.join(self.phases)}")
-        return self._file["phases"][phase]
+        if phase not in self._datasets:
+            self._datasets[phase] = self._file["phases"][phase]
+        return self._datasets[phase]
 
     def read(self, phase: str, region: tuple[slice, slice, slice]) -> np.ndarray:
         """The voxels of ``region`` (``[k, j, i]`` slices) of ``phase`` as float32."""
