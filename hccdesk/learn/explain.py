@@ -10,17 +10,17 @@ the others is what the non-local operation mixed into that position's feature.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 from scipy.spatial import cKDTree
 
 from hccdesk.errors import ModelError
 from hccdesk.learn.heat_map import HeatMap, paint, paint_cells, patch_half_extent
+from hccdesk.learn.inference import compile_forward, patch_shape
 from hccdesk.learn.patches import RegionReader, cut_lesion_patches, target_grid
 from hccdesk.learn.training import TrainedModel
 from hccdesk.store.records import Box
@@ -77,7 +77,11 @@ class Ensemble:
         self.source_id = source_id
         self.members = list(members)
         self.config = self.members[0].config
-        self._forward = _compile_forward(self.members, self.config)
+        self._forward = compile_forward(
+            [m.inference_model for m in self.members],
+            [m.normalizer for m in self.members],
+            patch_shape(self.config),
+        )
         self._feature_models: list[keras.Model] | None = None
 
     @classmethod
@@ -86,7 +90,7 @@ class Ensemble:
 
     def warm_up(self) -> None:
         """Trace the forward pass now, so the first real request does not pay for it."""
-        self._forward(np.zeros((1, *_patch_shape(self.config)), dtype=np.float32))
+        self._forward(np.zeros((1, *patch_shape(self.config)), dtype=np.float32))
 
     @property
     def has_attention(self) -> bool:
@@ -125,7 +129,7 @@ class Ensemble:
         rows = []
         for member, features_of in zip(self.members, self._features(), strict=True):
             features = features_of(member.normalizer.apply(cut.patches[index : index + 1]), training=False)
-            weights, _ = member.model.get_layer(NONLOCAL_LAYER).attention(features)
+            weights, _ = member.inference_model.get_layer(NONLOCAL_LAYER).attention(features)
             cells = tuple(int(n) for n in features.shape[1:-1])
             query = _query_cell(np.asarray(voxel, dtype=float), centre, half, cells)
             rows.append(keras.ops.convert_to_numpy(weights)[0, query].reshape(cells))
@@ -135,40 +139,10 @@ class Ensemble:
         """Per member, the sub-model from the patch to the non-local operation's input (built once)."""
         if self._feature_models is None:
             self._feature_models = [
-                keras.Model(m.model.input, m.model.get_layer(NONLOCAL_LAYER).input) for m in self.members
+                keras.Model(m.inference_model.input, m.inference_model.get_layer(NONLOCAL_LAYER).input)
+                for m in self.members
             ]
         return self._feature_models
-
-
-def _compile_forward(members: Sequence[TrainedModel], config: dict) -> Callable[[np.ndarray], tf.Tensor]:
-    """Raw patches ``(n, ...)`` -> P(high) ``(members, n)``: every member's normalisation and inference mode
-    pass (as :meth:`TrainedModel.predict_patches`) in one traced graph.
-
-    Traced once for any number of patches, so a warm worker pays no Python dispatch per layer and member,
-    which is most of an eager call's time on a small 3D network.
-    """
-    shape = _patch_shape(config)
-    scaling = [
-        (tf.constant(m.normalizer.mean, tf.float32), tf.constant(m.normalizer.std, tf.float32))
-        for m in members
-    ]
-
-    @tf.function(input_signature=[tf.TensorSpec((None, *shape), tf.float32)])
-    def forward(patches: tf.Tensor) -> tf.Tensor:
-        return tf.stack(
-            [
-                m.model((patches - mean) / std, training=False)[:, 1]
-                for m, (mean, std) in zip(members, scaling, strict=True)
-            ]
-        )
-
-    return forward
-
-
-def _patch_shape(config: dict) -> tuple[int, ...]:
-    """One patch's array shape: ``(16, 16, 16, C)`` or ``(16, 16, C)``."""
-    settings = config["patches"]
-    return (int(settings["size"]),) * int(config["dims"]) + (len(settings["phases"]),)
 
 
 def _patch_key(config: dict) -> str:

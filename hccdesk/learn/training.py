@@ -10,11 +10,12 @@ is the mean of its patches' P(high); class 1 = high grade is the positive class.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import os
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from hccdesk.device import cpu_model
 from hccdesk.errors import InputError, ModelError
 from hccdesk.learn import layers  # noqa: F401  (registers the custom layers before any model is loaded)
 from hccdesk.learn.batches import draw_batches, sampling_probabilities, training_dataset
+from hccdesk.learn.inference import compile_forward, for_inference, patch_shape
 from hccdesk.learn.models import build_model
 from hccdesk.learn.patches import Normalizer, fit_normalizer
 from hccdesk.learn.variants import load_variant
@@ -122,11 +124,21 @@ class TrainedModel:
     draws: np.ndarray | None = None
     """Per training patch, how many times it was drawn into a batch (None for a loaded model)."""
 
+    @functools.cached_property
+    def inference_model(self) -> keras.Model:
+        """The network as every prediction runs it, in this machine's inference precision
+        (:func:`hccdesk.learn.inference.for_inference`)."""
+        return for_inference(self.model)
+
+    @functools.cached_property
+    def _forward(self) -> Callable[[np.ndarray], tf.Tensor]:
+        return compile_forward([self.inference_model], [self.normalizer], patch_shape(self.config))
+
     def predict_patches(self, patches: np.ndarray) -> np.ndarray:
-        """P(high) of each patch (inference mode: frozen BN statistics and fusion bases)."""
-        x = self.normalizer.apply(patches)
+        """P(high) of each patch, through the same traced forward pass as the warm worker's ensemble."""
+        x = np.asarray(patches, dtype=np.float32)
         out = [
-            keras.ops.convert_to_numpy(self.model(x[i : i + PREDICT_BATCH], training=False))[:, 1]
+            keras.ops.convert_to_numpy(self._forward(x[i : i + PREDICT_BATCH]))[0]
             for i in range(0, len(x), PREDICT_BATCH)
         ]
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
