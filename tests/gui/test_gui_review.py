@@ -211,3 +211,15 @@ def test_esc_stops_a_warm_grade_with_the_job_panel_hidden_stores_nothing_and_the
     assert isinstance(replies[-1], Graded) and len(replies) == 2
     assert window.jobs.status_label.text().startswith(f"Graded {len(project.lesions)} lesion(s)")
     assert not dialogs.kinds("critical"), dialogs.calls
+
+
+@pytest.mark.slow
+def test_bench_grade_measures_the_warm_worker_through_the_bridge(model_template: Path) -> None:
+    from hccdesk.gui.grade_bench import bench_grade, format_report
+
+    result = bench_grade(model_template, rounds=1)
+    assert result["lesions"] == 16 and result["members"] == 1 and result["source"].startswith("model-")
+    per, outside = result["per_lesion_ms"], result["per_lesion_outside_worker_ms"]
+    assert 0.0 < outside["median"] < per["median"]  # the worker's own time is inside each round trip
+    assert result["event_loop_stall_ms"]["ticks"] > 0
+    assert "of which outside the worker" in format_report(result)
