@@ -6,14 +6,21 @@ every phase and a lesion box cuts the same tissue from each.  Layout: root attri
 group ``phases`` with one dataset per phase, ``[k, j, i]``, in the source's integer dtype (resampled values
 rounded) or float32 for floating-point sources; readers always get float32.
 
-Chunks hold :data:`CHUNK` = 8 x 64 x 64 voxels (as many as a 32^3 cube, 64 KiB of int16), compressed with
-shuffle + :data:`COMPRESSION`.  On a 88 x 512 x 512 liver MR volume that shape reads any of the three planes
-from cold in at most ~16 ms and a 16^3 training patch in 0.5 ms, while ``(1, y, x)`` chunks read coronal and
-sagittal planes in ~90 ms and 32^3 cubes need ~45 ms for a cold axial plane; with 2-3 mm slices and 0.7 mm
-pixels the chunk is also roughly cubic in millimetres.  lzf beats gzip(4) on read speed (~25 %) for 20 %
-more disk; these files are private to the app (exports go through NIfTI), so lzf being h5py-only costs
-nothing.  The chunk cache is raised to :data:`CACHE_BYTES` per dataset so scrolling decompresses each chunk
-once.  The figures are in the README (section *Projects*).
+Chunks hold :data:`CHUNK` = 8 x 32 x 32 voxels (16 KiB of int16), compressed with shuffle +
+:data:`COMPRESSION`.  A lesion's patches read the box grown by 20 mm (the standardisation shell), which on a
+256^2 or 512^2 plane touches a few chunks across; 32-voxel-wide chunks decompress less of what lies beside it
+than 64-wide ones: on the demo's 46 lesions a cold read of that region took 2.6 ms instead of 4.7 ms (median;
+p95 6.0 instead of 9.0 ms), and on a 88 x 512 x 512 int16 phase cold coronal and sagittal planes 16 ms instead
+of 25 ms, axial planes the same (18-19 ms: both decompress an 8-slice slab), for 1 % more disk.  A plane whose
+chunks are cached reads in 0.55 ms instead of 0.19 ms (four times the chunks).  Files written with the
+earlier 8 x 64 x 64 chunks keep their layout and read the same.  The earlier comparison (32^3 cubes
+need ~45 ms for a cold axial plane, ``(1, y, x)`` chunks ~90 ms for coronal and sagittal planes) is in
+docs/developer/benchmarks.md.  lzf beats gzip(4) on read speed (~25 %) for 20 % more disk; these files are
+private to the app (exports go through NIfTI), so lzf being h5py-only costs nothing.  Storing them
+uncompressed would read 5x faster again but take about twice the disk for integer MR.  The chunk cache is
+raised to :data:`CACHE_BYTES` per dataset, and :class:`StudyImages` keeps each phase's dataset open, so
+scrolling or re-reading a region decompresses each chunk once (an h5py dataset reopened per read starts with
+an empty cache: a repeated 40 x 100 x 100 read took 13.6 ms instead of 0.7 ms).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from hccdesk.store.fsutil import fsync_file, publish, remove_if_exists
 
 IMAGES_FORMAT = "hccdesk-images"
 IMAGES_SCHEMA = 1
-CHUNK: tuple[int, int, int] = (8, 64, 64)
+CHUNK: tuple[int, int, int] = (8, 32, 32)
 COMPRESSION = "lzf"
 CACHE_BYTES = 64 * 2**20
 _CACHE_SLOTS = 10_007  # a prime well above the number of chunks the cache holds, as the HDF5 docs advise
@@ -114,8 +121,8 @@ class StudyImages:
         return np.linalg.norm(self.affine[:3, :3], axis=0)[::-1]
 
     def _dataset(self, phase: str) -> h5py.Dataset:
-        """The phase's dataset, looked up once (an h5py path lookup costs ~0.05 ms, a cached region read
-        ~0.04 ms)."""
+        """The phase's dataset, opened once and kept: the chunk cache belongs to the open dataset, so one
+        reopened per read (as before) decompressed every chunk again."""
         if phase not in self.phases:
             raise InputError(f"study {self.study_id} has no {phase!r} phase; it has {', '.join(self.phases)}")
         if phase not in self._datasets:
