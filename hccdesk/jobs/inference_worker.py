@@ -51,6 +51,7 @@ from hccdesk.jobs.inference_messages import (
     from_dict,
     to_dict,
 )
+from hccdesk.jobs.reply_pipe import ReplyWriter
 from hccdesk.store.images import LastStudy
 from hccdesk.store.records import Box
 
@@ -60,7 +61,9 @@ _study = LastStudy()
 """The study image file last read, kept open: a live grade re-reads the same study at every edit of a box."""
 
 
-def serve_inference(requests: Queue, replies: Queue, cancelled_up_to: Synchronized[int], log: str) -> None:
+def serve_inference(
+    requests: Queue, replies: ReplyWriter, cancelled_up_to: Synchronized[int], log: str
+) -> None:
     """Answer requests until ``None``; a grade request whose id is at most ``cancelled_up_to`` stops
     before its next box (the owner's Cancel; an id, not a flag, so a cancel never reaches a later request).
 

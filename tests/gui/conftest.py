@@ -127,3 +127,18 @@ def open_window(qtbot, dialogs: DialogRecorder) -> Iterator[Callable[[Path], Any
 def window(open_window: Callable[[Path], Any], small_cohort_project: Path):
     """The main window with the small phantom project open."""
     return open_window(small_cohort_project)
+
+
+def put_unloadable_model(project: Any, content: bytes) -> Path:
+    """Give ``project`` a final model (``model-0001``, 3d-cifa) whose file holds ``content`` instead of a
+    Keras archive, so a worker asked to grade with it fails (or is killed first); returns the file."""
+    from hccdesk.store.records import ModelRecord
+
+    path = Path(project.folder) / "models" / "unloadable.keras"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(content)
+    record = ModelRecord(
+        id="model-0001", variant="3d-cifa", config={}, path="models/unloadable.keras", lesion_ids=[]
+    )
+    project.put_model(record)
+    return path

@@ -12,7 +12,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from hccdesk.store.project import Project
-from hccdesk.store.records import ModelRecord
+from tests.gui.conftest import put_unloadable_model
 
 REPLY_TIMEOUT_MS = 120_000
 QUIET_MS = 300
@@ -26,13 +26,7 @@ def test_a_killed_worker_is_heard_through_its_reply_descriptor_without_polling(
     from hccdesk.jobs.inference_messages import Failed
 
     with Project.open(small_cohort_project) as project:
-        model = Path(project.folder) / "models" / "model.keras"
-        model.parent.mkdir(exist_ok=True)
-        model.write_bytes(b"the worker is killed before it reads this\n")
-        record = ModelRecord(
-            id="model-0001", variant="3d-cifa", config={}, path="models/model.keras", lesion_ids=[]
-        )
-        project.put_model(record)
+        put_unloadable_model(project, b"the worker is killed before it reads this\n")
         bridge = InferenceBridge(project)
         worker = bridge.worker
         polls = []

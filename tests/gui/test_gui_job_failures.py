@@ -7,7 +7,7 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from hccdesk.jobs.messages import Finished
-from hccdesk.store.records import ModelRecord
+from tests.gui.conftest import put_unloadable_model
 
 JOB_TIMEOUT_MS = 300_000
 
@@ -16,13 +16,7 @@ def test_grading_with_a_damaged_model_shows_one_line_in_a_dialog(
     window, qtbot: QtBot, dialogs, tensorflow_stays_out
 ) -> None:
     project = window.document.project
-    model_file = Path(project.folder) / "models" / "damaged.keras"
-    model_file.parent.mkdir(exist_ok=True)
-    model_file.write_bytes(b"this is not a zip archive\n")
-    record = ModelRecord(
-        id="model-0001", variant="3d-cifa", config={}, path="models/damaged.keras", lesion_ids=[]
-    )
-    project.put_model(record)
+    put_unloadable_model(project, b"this is not a zip archive\n")
     window.jobs.grade([])
     with qtbot.waitSignal(window.jobs.job_finished, timeout=JOB_TIMEOUT_MS) as blocker:
         pass
