@@ -5,15 +5,24 @@ The GUI's status bar needs this before any job runs, and the GUI process must ne
 TensorFlow picks an NVIDIA GPU when the driver exposes one, so the driver is asked directly:
 ``nvidia-smi -L`` when it is installed, else ``/proc/driver/nvidia/gpus/*/information``; otherwise jobs run on
 the CPU, named from ``/proc/cpuinfo`` (:func:`cpu_model`, which the training worker uses too, so both name the
-CPU the same way).
+CPU the same way).  The number format the networks predict in is chosen here too (:func:`inference_precision`,
+used by :mod:`hccdesk.learn.inference`), so the GUI and the benchmarks can say it without TensorFlow.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import subprocess
 from pathlib import Path
+
+from hccdesk.errors import InputError
+
+PRECISION_VARIABLE = "HCCDESK_INFERENCE_PRECISION"
+"""Environment variable: ``auto`` (the default), ``float32`` or ``bfloat16``
+(docs/developer/model-training.md, "Inference precision")."""
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def _nvidia_smi() -> str | None:
@@ -52,3 +61,25 @@ def describe_device() -> str:
     """``"GPU: <name>"`` when an NVIDIA GPU is present, else ``"CPU: <model>"``."""
     gpu = _nvidia_smi() or _proc_nvidia()
     return f"GPU: {gpu}" if gpu else f"CPU: {cpu_model()}"
+
+
+def cpu_has_amx_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """True when the CPU flags list ``amx_bf16``: it multiplies bfloat16 tiles in hardware (Linux; other
+    systems report False)."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return False
+    return any(line.startswith("flags") and "amx_bf16" in line.split() for line in text.splitlines())
+
+
+def inference_precision(gpu_in_use: bool) -> str:
+    """``float32`` or ``bfloat16``: the setting of :data:`PRECISION_VARIABLE`, else bfloat16 on a CPU with
+    AMX-BF16 when no GPU is in use (a CPU without it emulates bfloat16, slower than float32; a GPU is fast in
+    float32), else float32."""
+    setting = os.environ.get(PRECISION_VARIABLE, "auto").strip().lower() or "auto"
+    if setting not in PRECISIONS:
+        raise InputError(f"{PRECISION_VARIABLE} must be one of {', '.join(PRECISIONS)}, not {setting!r}")
+    if setting != "auto":
+        return setting
+    return "bfloat16" if cpu_has_amx_bf16() and not gpu_in_use else "float32"

@@ -12,6 +12,7 @@ nothing is stored.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore
 
+from hccdesk.device import PRECISION_VARIABLE
 from hccdesk.errors import JobError
 from hccdesk.gui.inference_bridge import InferenceBridge
-from hccdesk.jobs.inference_messages import Failed, Graded, InferenceReply
+from hccdesk.jobs.inference_messages import Failed, Graded, InferenceReply, Loaded
 
 TICK_MS = 1
 REPLY_TIMEOUT_MS = 600_000
@@ -70,8 +72,22 @@ def _await(bridge: InferenceBridge, request_id: int) -> InferenceReply:
     return reply
 
 
-def bench_grade(folder: Path, rounds: int = 3) -> dict[str, Any]:
-    """Measure the warm worker on the project at ``folder`` (see the module docstring)."""
+def bench_grade(folder: Path, rounds: int = 3, precision: str | None = None) -> dict[str, Any]:
+    """Measure the warm worker on the project at ``folder`` (see the module docstring); ``precision``
+    (``auto``, ``float32``, ``bfloat16``) sets the worker's :data:`hccdesk.device.PRECISION_VARIABLE`."""
+    before = os.environ.get(PRECISION_VARIABLE)
+    if precision is not None:
+        os.environ[PRECISION_VARIABLE] = precision  # the spawn worker inherits the environment
+    try:
+        return _bench_grade(folder, rounds)
+    finally:
+        if before is None:
+            os.environ.pop(PRECISION_VARIABLE, None)
+        else:
+            os.environ[PRECISION_VARIABLE] = before
+
+
+def _bench_grade(folder: Path, rounds: int) -> dict[str, Any]:
     from hccdesk.store.project import Project
 
     QtCore.QCoreApplication.instance() or QtCore.QCoreApplication([])
@@ -85,7 +101,9 @@ def bench_grade(folder: Path, rounds: int = 3) -> dict[str, Any]:
             load = bridge.warm_up()
             if load is None:
                 raise JobError("nothing to grade with: run `hccdesk cv` or `hccdesk train` first")
-            _await(bridge, load)
+            loaded = _await(bridge, load)
+            if not isinstance(loaded, Loaded):
+                raise JobError(f"the inference worker answered a load with {loaded.type!r}")
             ready_s = time.perf_counter() - start
             first_id = next(iter(lesions))
             start = time.perf_counter()
@@ -108,6 +126,7 @@ def bench_grade(folder: Path, rounds: int = 3) -> dict[str, Any]:
                 "project": str(folder),
                 "source": bridge.loaded_source,
                 "members": len(bridge.worker.source()["model_paths"]),
+                "precision": loaded.precision,
                 "lesions": len(lesions),
                 "rounds": rounds,
                 "worker_start_to_ready_s": ready_s,
@@ -142,7 +161,8 @@ def format_report(result: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"source {result['source']} ({result['members']} member(s)), {result['lesions']} lesions × "
-            f"{result['rounds']} rounds",
+            f"{result['rounds']} rounds, networks in {result['precision']} "
+            f"({PRECISION_VARIABLE}={os.environ.get(PRECISION_VARIABLE, 'auto')})",
             f"worker start to ready   {result['worker_start_to_ready_s']:.1f} s",
             f"first grade             {result['first_grade_ms']:.0f} ms",
             f"per lesion              median {per['median']:.0f} ms, p95 {per['p95']:.0f} ms, max "

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hccdesk.device import PRECISION_VARIABLE, PRECISIONS
+
 
 def _open(folder: Path, read_only: bool) -> Any:
     from hccdesk.errors import InputError
@@ -55,7 +57,7 @@ def _run_report(args: argparse.Namespace) -> int:
 def _run_bench_grade(args: argparse.Namespace) -> int:
     from hccdesk.gui.grade_bench import bench_grade, format_report
 
-    result = bench_grade(args.project, rounds=args.rounds)
+    result = bench_grade(args.project, rounds=args.rounds, precision=args.precision)
     print(json.dumps(result, indent=1) if args.json else format_report(result))
     return 0
 
@@ -102,5 +104,12 @@ def register_bench(bench_subparsers: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("project", type=Path, help="a project with a finished run or final model")
     bench.add_argument("--rounds", type=int, default=3, help="grade every lesion this many times (default 3)")
+    bench.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help=f"the networks' number format in the worker (default: ${PRECISION_VARIABLE}, else auto: "
+        "bfloat16 deep convolutions on a CPU with AMX-BF16, else float32)",
+    )
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=_run_bench_grade)

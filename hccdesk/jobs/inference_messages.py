@@ -75,10 +75,14 @@ class ExplainRequest:
 
 @dataclass(frozen=True)
 class Loaded:
+    """``precision`` is the number format the worker's networks compute in (``float32``, ``bfloat16``:
+    :mod:`hccdesk.learn.inference`; ``float64`` for lesion-level models)."""
+
     type: ClassVar[Literal["loaded"]] = "loaded"
     id: int
     source_id: str
     seconds: float
+    precision: str
 
 
 @dataclass(frozen=True)

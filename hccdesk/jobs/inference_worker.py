@@ -113,7 +113,8 @@ def answer(request: InferenceRequest, cancelled: Callable[[], bool], errors: Tex
         reply: InferenceReply
         match request:
             case LoadRequest():
-                reply = Loaded(request.id, ensemble.source_id, time.perf_counter() - start)
+                seconds = time.perf_counter() - start
+                reply = Loaded(request.id, ensemble.source_id, seconds, ensemble.precision)
             case GradeRequest():
                 reply = _grade(ensemble, request, cancelled, start)
             case ExplainRequest():
@@ -132,6 +133,7 @@ class LesionLevelModels:
     inside the box to show, so they grade but have no heat map."""
 
     has_attention = False
+    precision = "float64"
 
     def __init__(self, source_id: str, model_paths: tuple[str, ...]) -> None:
         from hccdesk.jobs.learners import learner_for_model

@@ -93,6 +93,13 @@ class Ensemble:
         self._forward(np.zeros((1, *patch_shape(self.config)), dtype=np.float32))
 
     @property
+    def precision(self) -> str:
+        """``bfloat16`` when the members' deep convolutions compute in it (:mod:`hccdesk.learn.inference`),
+        else ``float32``."""
+        dtypes = {layer.compute_dtype for m in self.members for layer in m.inference_model.layers}
+        return "bfloat16" if "bfloat16" in dtypes else "float32"
+
+    @property
     def has_attention(self) -> bool:
         """True for variants with a non-local branch (every head but ``local``)."""
         return str(self.config.get("head")) != "local"

@@ -18,52 +18,32 @@ convolution whose input has many channels runs about three times faster in bfloa
   next layer, so the rounding stays inside one layer.
 
 Measured on the demo's fast-profile 3d-cifa 4-fold ensemble (docs/developer/model-training.md, "Inference
-precision"): the forward pass of a median lesion 87 → 69 ms, lesion P(high) changed by at most 0.0006.  A CPU
-without AMX-BF16 would emulate bfloat16 (slower than float32) and a GPU is fast in float32, so ``auto`` picks
-bfloat16 only on a CPU with AMX-BF16 and no GPU in use.  ``HCCDESK_INFERENCE_PRECISION=float32`` reproduces
-float32 predictions on any machine.
+precision"): the forward pass of a median lesion 87 → 69 ms, lesion P(high) changed by at most 0.0006.  Which
+precision a process uses is decided by :func:`hccdesk.device.inference_precision` (bfloat16 only on a CPU with
+AMX-BF16 and no GPU in use; ``HCCDESK_INFERENCE_PRECISION=float32`` reproduces float32 predictions anywhere).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from hccdesk.errors import InputError
+from hccdesk import device
 from hccdesk.learn.patches import Normalizer
 
-PRECISION_VARIABLE = "HCCDESK_INFERENCE_PRECISION"
-"""Environment variable: ``auto`` (default), ``float32`` or ``bfloat16``."""
-PRECISIONS = ("auto", "float32", "bfloat16")
 DEEP_INPUT_CHANNELS = 16
 """A convolution with at least this many input channels is a deep one (bfloat16 candidates); the shipped
 networks' first convolutions see 1 or 4 channels, their second ones 32 or more."""
 _CONVOLUTIONS = (keras.layers.Conv2D, keras.layers.Conv3D)
 
 
-def cpu_has_amx_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """True when the CPU flags list ``amx_bf16`` (Linux; other systems report False)."""
-    try:
-        text = cpuinfo.read_text(errors="replace")
-    except OSError:
-        return False
-    return any(line.startswith("flags") and "amx_bf16" in line.split() for line in text.splitlines())
-
-
 def inference_precision() -> str:
-    """``float32`` or ``bfloat16``: the setting of :data:`PRECISION_VARIABLE`, or the ``auto`` choice."""
-    setting = os.environ.get(PRECISION_VARIABLE, "auto").strip().lower() or "auto"
-    if setting not in PRECISIONS:
-        raise InputError(f"{PRECISION_VARIABLE} must be one of {', '.join(PRECISIONS)}, not {setting!r}")
-    if setting != "auto":
-        return setting
-    return "bfloat16" if cpu_has_amx_bf16() and not gpu_in_use() else "float32"
+    """``float32`` or ``bfloat16`` for this process (:func:`hccdesk.device.inference_precision`)."""
+    return device.inference_precision(gpu_in_use())
 
 
 def gpu_in_use() -> bool:

@@ -175,7 +175,7 @@ MESSAGES = [
     ),
     ExplainRequest(3, "model-0002", ("/p/model.keras",), "/p/images/S1.h5", _box(), (5, 20, 21)),
     ExplainRequest(4, "model-0002", ("/p/model.keras",), "/p/images/S1.h5", _box()),
-    Loaded(1, "run:run-0001", 2.5),
+    Loaded(1, "run:run-0001", 2.5, "bfloat16"),
     Graded(2, "model-0002", 0.1, ("L0001", "L0002"), ((0.2, 0.7), (0.3, 0.9)), ("/p/a.keras", "/p/b.keras")),
     Cancelled(5),
     Failed(6, "explain", "damaged.keras is not a model"),

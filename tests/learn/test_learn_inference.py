@@ -2,73 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
 
-from hccdesk.errors import InputError
-from hccdesk.learn import inference
-from hccdesk.learn.inference import (
-    PRECISION_VARIABLE,
-    compile_forward,
-    cpu_has_amx_bf16,
-    deep_convolutions,
-    for_inference,
-    inference_precision,
-    patch_shape,
-)
+from hccdesk.device import PRECISION_VARIABLE
+from hccdesk.learn.inference import compile_forward, deep_convolutions, for_inference, patch_shape
 from hccdesk.learn.models import build_model
 from hccdesk.learn.patches import Normalizer
 from hccdesk.learn.training import TrainedModel
 from hccdesk.learn.variants import VARIANTS, load_variant
-
-
-def _cpuinfo(tmp_path: Path, flags: str) -> Path:
-    path = tmp_path / "cpuinfo"
-    path.write_text(f"processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: fpu sse2 {flags}\n\n")
-    return path
-
-
-def test_amx_bf16_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
-    assert cpu_has_amx_bf16(_cpuinfo(tmp_path, "avx512f amx_bf16 amx_tile"))
-    assert not cpu_has_amx_bf16(_cpuinfo(tmp_path, "avx512f avx512_bf16"))  # bf16 vector ops are not AMX
-    assert not cpu_has_amx_bf16(tmp_path / "missing")
-
-
-@pytest.mark.parametrize(
-    ("setting", "amx", "expected"),
-    [
-        (None, True, "bfloat16"),
-        (None, False, "float32"),
-        ("auto", True, "bfloat16"),
-        ("float32", True, "float32"),
-        (" BFloat16 ", False, "bfloat16"),
-    ],
-)
-def test_the_precision_follows_the_setting_then_the_cpu(
-    monkeypatch: pytest.MonkeyPatch, setting: str | None, amx: bool, expected: str
-) -> None:
-    if setting is None:
-        monkeypatch.delenv(PRECISION_VARIABLE, raising=False)
-    else:
-        monkeypatch.setenv(PRECISION_VARIABLE, setting)
-    monkeypatch.setattr(inference, "cpu_has_amx_bf16", lambda: amx)
-    monkeypatch.setattr(inference, "gpu_in_use", lambda: False)
-    assert inference_precision() == expected
-
-
-def test_a_gpu_keeps_float32_and_a_wrong_setting_says_what_is_allowed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv(PRECISION_VARIABLE, raising=False)
-    monkeypatch.setattr(inference, "cpu_has_amx_bf16", lambda: True)
-    monkeypatch.setattr(inference, "gpu_in_use", lambda: True)
-    assert inference_precision() == "float32"
-    monkeypatch.setenv(PRECISION_VARIABLE, "half")
-    with pytest.raises(InputError, match="auto, float32, bfloat16"):
-        inference_precision()
 
 
 @pytest.mark.parametrize("name", VARIANTS)
