@@ -127,6 +127,7 @@ def _bench_grade(folder: Path, rounds: int) -> dict[str, Any]:
                 "source": bridge.loaded_source,
                 "members": len(bridge.worker.source()["model_paths"]),
                 "precision": loaded.precision,
+                "precision_setting": os.environ.get(PRECISION_VARIABLE, "auto"),
                 "lesions": len(lesions),
                 "rounds": rounds,
                 "worker_start_to_ready_s": ready_s,
@@ -162,7 +163,7 @@ def format_report(result: dict[str, Any]) -> str:
         [
             f"source {result['source']} ({result['members']} member(s)), {result['lesions']} lesions × "
             f"{result['rounds']} rounds, networks in {result['precision']} "
-            f"({PRECISION_VARIABLE}={os.environ.get(PRECISION_VARIABLE, 'auto')})",
+            f"({PRECISION_VARIABLE}={result['precision_setting']})",
             f"worker start to ready   {result['worker_start_to_ready_s']:.1f} s",
             f"first grade             {result['first_grade_ms']:.0f} ms",
             f"per lesion              median {per['median']:.0f} ms, p95 {per['p95']:.0f} ms, max "

@@ -220,7 +220,8 @@ def test_bench_grade_measures_the_warm_worker_through_the_bridge(model_template:
     before = dict(os.environ)
     result = bench_grade(model_template, rounds=1, precision="float32")
     assert dict(os.environ) == before  # the setting went to the worker only
-    assert result["precision"] == "float32" and "networks in float32" in format_report(result)
+    assert result["precision"] == "float32" and result["precision_setting"] == "float32"
+    assert "networks in float32 (HCCDESK_INFERENCE_PRECISION=float32)" in format_report(result)
     assert result["lesions"] == 16 and result["members"] == 1 and result["source"].startswith("model-")
     per, outside = result["per_lesion_ms"], result["per_lesion_outside_worker_ms"]
     assert 0.0 < outside["median"] < per["median"]  # the worker's own time is inside each round trip
