@@ -35,7 +35,7 @@ with Project.open(sys.argv[1], read_only=True) as project:
         cut = cut_lesion_patches(images, lesion.box, trained.config)
     print(json.dumps({"centres": cut.centres.tolist(), "p": trained.predict_patches(cut.patches).tolist()}))
 """
-"""Patch P(high) computed the training code's way (eager ``predict_patches``), in a process of its own."""
+"""Patch P(high) computed the grade job's way (``TrainedModel.predict_patches``), in a process of its own."""
 
 
 @pytest.fixture(scope="session")
