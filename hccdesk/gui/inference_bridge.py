@@ -24,9 +24,11 @@ from hccdesk.store.records import Box
 
 class InferenceBridge(QtCore.QObject):
     """Emits ``replied(reply)`` for every reply, a :mod:`hccdesk.jobs.inference_messages` reply
-    (:class:`~hccdesk.jobs.inference_messages.Failed` ones included, with a ``reason``)."""
+    (:class:`~hccdesk.jobs.inference_messages.Failed` ones included, with a ``reason``), and
+    ``died_idle(how)`` when the worker ended with no request pending (no reply would say so)."""
 
     replied = QtCore.Signal(object)
+    died_idle = QtCore.Signal(str)  # how a worker with no request pending ended ("... killed by SIGKILL")
 
     def __init__(self, project: Any, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -101,3 +103,7 @@ class InferenceBridge(QtCore.QObject):
             if isinstance(reply, Failed) and reply.request == "load":
                 self.loaded_source = None
             self.replied.emit(reply)
+        how, self.worker.died_idle = self.worker.died_idle, None
+        if how is not None:
+            self.loaded_source = None
+            self.died_idle.emit(how)

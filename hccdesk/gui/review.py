@@ -16,7 +16,8 @@ each reply by the request it answers:
   position under the cursor.
 
 A failed reply (a dead worker included) is reported in the status bar and the inspector, and for Grade in a
-dialog; the next request starts a fresh worker.
+dialog; the next request starts a fresh worker.  A worker that dies between requests is reported in the
+status bar and replaced in the background at once.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class ReviewController(QtCore.QObject):
         self._cursor_timer = QtCore.QTimer(self, singleShot=True, interval=CURSOR_DEBOUNCE_MS)
         self._cursor_timer.timeout.connect(self._ask_attention)
         self.bridge.replied.connect(self._reply)
+        self.bridge.died_idle.connect(self._worker_died_idle)
         document.lesions_changed.connect(self._lesion_edited)
         document.selection_changed.connect(lambda _id: self._lesion_edited())
         document.records_changed.connect(self._records_changed)
@@ -92,6 +94,12 @@ class ReviewController(QtCore.QObject):
             self.bridge.warm_up()
         except (HccdeskError, OSError) as error:
             self._status(f"The inference worker did not start: {error}")
+
+    def _worker_died_idle(self, how: str) -> None:
+        """The worker ended between requests (killed, out of memory): say so, and load a new one now, so
+        the next edit's live grade does not wait for TensorFlow's import."""
+        self._status(f"The inference {how}; starting a new one in the background")
+        self.warm_up()
 
     def close(self) -> None:
         self._live_timer.stop()

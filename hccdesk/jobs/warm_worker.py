@@ -66,6 +66,9 @@ class WarmWorker:
         """The running worker's stderr log."""
         self.starts = 0
         """How many processes were started (a restart after a crash counts)."""
+        self.died_idle: str | None = None
+        """How the last worker ended when it died with no request pending ("worker process N was killed by
+        SIGKILL"), for an owner that tells the user and starts a new one; None once the owner cleared it."""
 
     # --- lifecycle -------------------------------------------------------------------------------------
     @property
@@ -224,9 +227,10 @@ class WarmWorker:
             process.terminate()
             process.join(timeout=CLOSE_GRACE_S)
         self._close_channels()
-        if not self._pending:  # it died idle: nothing it logged will be reported
+        if not self._pending:  # it died idle: no request fails, its owner may say so (died_idle)
             if self.log is not None:
                 self.log.unlink(missing_ok=True)
+            self.died_idle = describe_exit(process.pid, process.exitcode)
             return []
         reason = (
             f"the inference {describe_exit(process.pid, process.exitcode)}; the next request starts a new "

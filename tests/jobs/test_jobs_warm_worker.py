@@ -104,6 +104,7 @@ def test_a_worker_that_dies_idle_is_reaped_quietly_and_the_next_request_starts_a
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait(60)  # its end of the reply pipe closes as it exits: that wakes the owner
             assert worker.poll() == []  # nothing was pending: nothing to fail
+            assert worker.died_idle is not None and "killed by SIGKILL" in worker.died_idle  # for its owner
             assert not worker.alive and worker.reply_fileno() is None
             assert log is not None and not log.exists()  # nothing it logged will be reported
             again = wait_for(worker, worker.grade({lesion.id: (lesion.study_id, lesion.box)}, run_id=run_id))
