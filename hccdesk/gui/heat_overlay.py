@@ -19,6 +19,8 @@ from hccdesk.gui.steady_layout import wrap_steadily
 from hccdesk.learn.heat_map import HeatMap
 
 DEFAULT_OPACITY = 0.5
+OFF_TITLE = "off: View > Heat map (H)"
+"""The colour bar's title while no map is shown: it tells how to turn one on."""
 OVERLAY_Z = 3
 """Above the slice image, below the crosshair (5) and the box outlines."""
 
@@ -119,6 +121,13 @@ class ColourBar(QtWidgets.QWidget):
         layout.addWidget(self.high_label, 1, 2, QtCore.Qt.AlignmentFlag.AlignRight)
         layout.addWidget(QtWidgets.QLabel("Opacity"), 2, 0)
         layout.addWidget(self.opacity_slider, 2, 1, 1, 2)
+        self.set_showing(False)  # the overlay starts hidden
+
+    def set_showing(self, showing: bool) -> None:
+        """Greyed out with :data:`OFF_TITLE` while no map is shown (a bright 0-1 ramp beside no map read as
+        the scale of one); in place either way, so toggling the map moves nothing in the inspector."""
+        self.setEnabled(showing)
+        self.title_label.setText("" if showing else OFF_TITLE)
 
     def set_scale(self, title: str, low: float, high: float) -> None:
         self.title_label.setText(title)

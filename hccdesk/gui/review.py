@@ -167,6 +167,7 @@ class ReviewController(QtCore.QObject):
 
     def set_heat_visible(self, visible: bool) -> None:
         self.overlay.set_visible(visible)
+        self._inspector.colour_bar.set_showing(visible)
         lesion = self._selected()
         if visible and lesion is not None and self.bridge.has_source:
             self._ask_heat(lesion)
