@@ -80,12 +80,17 @@ def box_centre(lesion: Lesion) -> tuple[int, int, int]:
 
 
 def explain(
-    worker: WarmWorker, lesion: Lesion, run_id: str | None = None, model_id: str | None = None
+    worker: WarmWorker,
+    lesion: Lesion,
+    run_id: str | None = None,
+    model_id: str | None = None,
+    attention: bool = True,
 ) -> Explanation:
-    """Ask ``worker`` for ``lesion``'s heat map (and the attention of the patch position at its centre)."""
-    reply = wait_for(
-        worker, worker.explain(lesion.study_id, lesion.box, box_centre(lesion), run_id, model_id)
-    )
+    """Ask ``worker`` for ``lesion``'s heat map and, when ``attention``, the attention of the patch position
+    at its centre (the report shows only the heat map: asking for the attention too would cost a second
+    pass through every member and make the report depend on it)."""
+    voxel = box_centre(lesion) if attention else None
+    reply = wait_for(worker, worker.explain(lesion.study_id, lesion.box, voxel, run_id, model_id))
     assert isinstance(reply, Explained)  # an explain request's only other reply is Failed, raised above
     return Explanation(
         lesion=lesion,

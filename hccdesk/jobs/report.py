@@ -149,7 +149,7 @@ def build_report(
         predictions = latest_predictions(project)
         sections = []
         for lesion in sorted(project.lesions.values(), key=lambda x: (x.study_id, x.id)):
-            explanation = explain(worker, lesion, run_id, model_id)
+            explanation = explain(worker, lesion, run_id, model_id, attention=False)
             heat = explanation.heat.to_volume(project.studies[lesion.study_id].shape)
             with project.images(lesion.study_id) as images:
                 pictures = [

@@ -63,8 +63,18 @@ def test_explain_writes_maps_on_the_export_masks_grid(cv_result: Any, tmp_path: 
 
 @pytest.mark.slow
 def test_report_is_self_contained_labelled_and_renders_in_chromium(
-    cv_result: Any, small_cohort_template: Path, tmp_path: Path
+    cv_result: Any, small_cohort_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from hccdesk.jobs.warm_worker import WarmWorker
+
+    asked: list[Any] = []  # the voxel of every explain request: the report shows no attention map
+    explain = WarmWorker.explain
+
+    def recording(self: WarmWorker, study_id: str, box: Any, voxel: Any = None, *rest: Any) -> int:
+        asked.append(voxel)
+        return explain(self, study_id, box, voxel, *rest)
+
+    monkeypatch.setattr(WarmWorker, "explain", recording)
     folder = tmp_path / "small.hccdesk"  # with the phantom's truth file beside it, as the demo keeps it
     cv_result.copy_to(folder)
     truth = small_cohort_template.parent / f"{small_cohort_template.stem}.truth.json"
@@ -79,6 +89,7 @@ def test_report_is_self_contained_labelled_and_renders_in_chromium(
     assert not re.search(r'(src|href)="(?!data:)', text)  # nothing fetched from anywhere
     assert "PHANTOM" not in text  # the phantom's patient names never reach the project, nor the report
     assert "AUC 95% CI" in text and "Cross-validation (" in text
+    assert asked == [None] * 16  # no attention pass, which the report would not show (nor fail on)
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed (./hccdesk.sh test installs it when run as root)")
