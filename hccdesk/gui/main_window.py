@@ -501,9 +501,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.jobs.cancel()
 
     def next_uncertain(self) -> None:
-        """Select the next lesion in review order (largest ensemble spread, then P(high) nearest 0.5)."""
-        if self.review is not None and not self.review.next_uncertain():
-            self.statusBar().showMessage("No lesions to review", 4000)
+        """Select the next graded lesion in review order (largest ensemble spread, then P(high) nearest
+        0.5); the status bar says where it stands."""
+        if self.review is not None:
+            self.review.next_uncertain()
 
     def _show_heat(self, on: bool) -> None:
         if self.review is not None:

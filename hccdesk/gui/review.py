@@ -179,13 +179,29 @@ class ReviewController(QtCore.QObject):
         self.set_heat_visible(self.overlay.visible or on)
 
     def next_uncertain(self) -> str:
-        """Select the lesion after the current one in review order (most uncertain first); returns its id."""
-        order = uncertain_first(self._document.project.lesions, self._document.latest_predictions())
+        """Select the graded lesion after the current one in review order (most uncertain first), say where
+        it stands in the status bar, and return its id ("" when no lesion has a prediction).
+
+        Lesions without a prediction are left out: they are not uncertain, only ungraded, and walking
+        through them in id order after the graded ones read as if the model doubted them."""
+        predictions = self._document.latest_predictions()
+        lesions = self._document.project.lesions
+        order = uncertain_first([i for i in lesions if i in predictions], predictions)
         if not order:
+            self._status("No lesion has a prediction yet: grade them first (Model > Grade lesions, Ctrl+G)")
             return ""
         current = self._document.selected
-        following = order[(order.index(current) + 1) % len(order)] if current in order else order[0]
+        position = order.index(current) + 1 if current in order else 0
+        again = position == len(order)
+        following = order[position % len(order)]
         self._document.select(following)
+        prediction = predictions[following]
+        ungraded = len(lesions) - len(order)
+        self._status(
+            f"{'Starting over: ' if again else ''}{following}, {order.index(following) + 1} of {len(order)} "
+            f"in review order: spread ±{prediction.spread:.2f}, P(high) {prediction.p_high:.2f}"
+            + (f" ({ungraded} not graded yet)" if ungraded else "")
+        )
         return following
 
     # --- replies -----------------------------------------------------------------------------------------
