@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from hccdesk.device import describe_device
 from hccdesk.errors import ProjectError
-from hccdesk.gui import planes, settings
+from hccdesk.gui import planes, settings, undo_commands
 from hccdesk.gui.browser import Browser
 from hccdesk.gui.dialogs import ask_unsaved, guarded, show_error
 from hccdesk.gui.document import ProjectDocument
@@ -468,13 +468,25 @@ class MainWindow(QtWidgets.QMainWindow):
     def undo(self) -> None:
         if self.document is not None:
             self._commit_typing()
-            self.document.undo_stack.undo()
+            stack = self.document.undo_stack
+            stack.undo()
+            self._select_touched(stack.command(stack.index()))
 
     @guarded("Redo failed")
     def redo(self) -> None:
         if self.document is not None:
             self._commit_typing()
-            self.document.undo_stack.redo()
+            stack = self.document.undo_stack
+            stack.redo()
+            self._select_touched(stack.command(stack.index() - 1))
+
+    def _select_touched(self, command: QtGui.QUndoCommand | None) -> None:
+        """Select the lesion an undo or redo step changed, when it exists after the step: a redone drawing or
+        an undone delete came back unselected, so the inspector and the live grade showed nothing of it."""
+        if not isinstance(command, undo_commands.LesionCommand) or self.document is None:
+            return
+        if command.lesion_id in self.document.project.lesions:
+            self.document.select(command.lesion_id)
 
     def _commit_typing(self) -> None:
         """Notes being typed become their own undo step first, so Ctrl+Z undoes them, not an older edit."""
