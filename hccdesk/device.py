@@ -63,23 +63,36 @@ def describe_device() -> str:
     return f"GPU: {gpu}" if gpu else f"CPU: {cpu_model()}"
 
 
-def cpu_has_amx_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """True when the CPU flags list ``amx_bf16``: it multiplies bfloat16 tiles in hardware (Linux; other
-    systems report False)."""
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (Linux; empty elsewhere or when unreadable)."""
     try:
         text = cpuinfo.read_text(errors="replace")
     except OSError:
-        return False
-    return any(line.startswith("flags") and "amx_bf16" in line.split() for line in text.splitlines())
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.split(":", 1)[-1].split())
+    return frozenset()
 
 
 def inference_precision(gpu_in_use: bool) -> str:
     """``float32`` or ``bfloat16``: the setting of :data:`PRECISION_VARIABLE`, else bfloat16 on a CPU with
-    AMX-BF16 when no GPU is in use (a CPU without it emulates bfloat16, slower than float32; a GPU is fast in
-    float32), else float32."""
+    AMX-BF16 when no GPU is in use, else float32.
+
+    Measured (docs/developer/model-training.md, "Inference precision"): with oneDNN limited to AVX512-BF16 (a
+    CPU with bfloat16 vector instructions but no AMX, as Cooper Lake or Zen 4) bfloat16 ran slower than
+    float32, and a CPU with neither cannot run a bfloat16 convolution at all, so asking for ``bfloat16``
+    there is refused here with a reason rather than failing inside TensorFlow.
+    """
     setting = os.environ.get(PRECISION_VARIABLE, "auto").strip().lower() or "auto"
     if setting not in PRECISIONS:
         raise InputError(f"{PRECISION_VARIABLE} must be one of {', '.join(PRECISIONS)}, not {setting!r}")
+    flags = cpu_flags()
+    if setting == "bfloat16" and not gpu_in_use and not flags & {"amx_bf16", "avx512_bf16"}:
+        raise InputError(
+            f"{PRECISION_VARIABLE}=bfloat16, but this CPU has no bfloat16 arithmetic (neither AMX-BF16 nor "
+            "AVX512-BF16); use auto or float32"
+        )
     if setting != "auto":
         return setting
-    return "bfloat16" if cpu_has_amx_bf16() and not gpu_in_use else "float32"
+    return "bfloat16" if "amx_bf16" in flags and not gpu_in_use else "float32"

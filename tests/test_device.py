@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hccdesk import device
-from hccdesk.device import PRECISION_VARIABLE, cpu_has_amx_bf16, inference_precision
+from hccdesk.device import PRECISION_VARIABLE, cpu_flags, inference_precision
 from hccdesk.errors import InputError
 
 
@@ -17,10 +17,10 @@ def _cpuinfo(tmp_path: Path, flags: str) -> Path:
     return path
 
 
-def test_amx_bf16_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
-    assert cpu_has_amx_bf16(_cpuinfo(tmp_path, "avx512f amx_bf16 amx_tile"))
-    assert not cpu_has_amx_bf16(_cpuinfo(tmp_path, "avx512f avx512_bf16"))  # bf16 vector ops are not AMX
-    assert not cpu_has_amx_bf16(tmp_path / "missing")
+def test_the_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
+    assert cpu_flags(_cpuinfo(tmp_path, "avx512f amx_bf16 amx_tile")) >= {"amx_bf16", "avx512f", "sse2"}
+    assert "amx_bf16" not in cpu_flags(_cpuinfo(tmp_path, "avx512f avx512_bf16"))
+    assert cpu_flags(tmp_path / "missing") == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -41,8 +41,20 @@ def test_the_precision_follows_the_setting_then_the_hardware(
         monkeypatch.delenv(PRECISION_VARIABLE, raising=False)
     else:
         monkeypatch.setenv(PRECISION_VARIABLE, setting)
-    monkeypatch.setattr(device, "cpu_has_amx_bf16", lambda: amx)
+    flags = frozenset({"avx512f", "avx512_bf16", "amx_bf16"} if amx else {"avx512f", "avx512_bf16"})
+    monkeypatch.setattr(device, "cpu_flags", lambda: flags)
     assert inference_precision(gpu_in_use=gpu) == expected
+
+
+def test_bfloat16_is_refused_on_a_cpu_without_bfloat16_arithmetic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """oneDNN cannot make a bfloat16 convolution there: a reason now, not TensorFlow's error later."""
+    monkeypatch.setenv(PRECISION_VARIABLE, "bfloat16")
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    with pytest.raises(InputError, match=r"no bfloat16 arithmetic.*use auto or float32"):
+        inference_precision(gpu_in_use=False)
+    assert inference_precision(gpu_in_use=True) == "bfloat16"  # a GPU has it
+    monkeypatch.setenv(PRECISION_VARIABLE, "auto")
+    assert inference_precision(gpu_in_use=False) == "float32"
 
 
 def test_a_wrong_setting_says_what_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
