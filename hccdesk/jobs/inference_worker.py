@@ -26,6 +26,7 @@ failure, to the terminal's stderr it was started with.
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import time
 import traceback
@@ -52,8 +53,14 @@ from hccdesk.jobs.inference_messages import (
     to_dict,
 )
 from hccdesk.jobs.reply_pipe import ReplyWriter
+from hccdesk.jobs.worker import owner_gone
 from hccdesk.store.images import LastStudy
 from hccdesk.store.records import Box
+
+OWNER_CHECK_S = 1.0
+"""How often an idle worker checks that its owner still runs.  An owner killed outright (SIGKILL, a crash)
+never sends the ``None`` that ends the worker, and the orphan held TensorFlow and the demo's ensemble
+(1.1 GB resident) for nobody until killed by hand; a check a second costs nothing measurable."""
 
 _loaded: dict[str, Any] = {}
 """The one ensemble this process holds: ``{"source_id": ..., "ensemble": Ensemble}``."""
@@ -64,8 +71,9 @@ _study = LastStudy()
 def serve_inference(
     requests: Queue, replies: ReplyWriter, cancelled_up_to: Synchronized[int], log: str
 ) -> None:
-    """Answer requests until ``None``; a grade request whose id is at most ``cancelled_up_to`` stops
-    before its next box (the owner's Cancel; an id, not a flag, so a cancel never reaches a later request).
+    """Answer requests until ``None`` or the owner's death; a grade request whose id is at most
+    ``cancelled_up_to`` stops before its next box (the owner's Cancel; an id, not a flag, so a cancel never
+    reaches a later request).
 
     ``log`` takes this process's descriptor 2 (see the module docstring); tracebacks go to the stderr this
     process was started with.
@@ -74,9 +82,15 @@ def serve_inference(
     terminal = _stderr_to_log(Path(log))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    owner = os.getppid()
     try:
         while True:
-            data = requests.get()
+            try:
+                data = requests.get(timeout=OWNER_CHECK_S)
+            except queue.Empty:
+                if owner_gone(owner):
+                    return
+                continue
             if data is None:
                 return
             replies.put(to_dict(_reply_to(data, cancelled_up_to, terminal)))
