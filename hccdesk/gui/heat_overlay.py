@@ -19,8 +19,9 @@ from hccdesk.gui.steady_layout import wrap_steadily
 from hccdesk.learn.heat_map import HeatMap
 
 DEFAULT_OPACITY = 0.5
-OFF_TITLE = "off: View > Heat map (H)"
-"""The colour bar's title while no map is shown: it tells how to turn one on."""
+OFF_TITLE = "off (key H)"
+"""The colour bar's title while no map is shown: it tells how to turn one on (View > Heat map), short enough
+for one line between the ramp's end values."""
 OVERLAY_Z = 3
 """Above the slice image, below the crosshair (5) and the box outlines."""
 
