@@ -79,9 +79,7 @@ class NonLocal(keras.layers.Layer):
         for dense in (self.theta, self.phi, self.g):
             dense.build(input_shape)
         self._pool = None
-        keys = 1
-        for n in input_shape[1:-1]:
-            keys *= int(n) // 2 if self.subsample else int(n)
+        keys = math.prod(self.key_grid(tuple(int(n) for n in input_shape[1:-1])))
         if self.subsample:
             pool_cls = keras.layers.MaxPooling3D if len(input_shape) == 5 else keras.layers.MaxPooling2D
             self._pool = pool_cls(pool_size=2, name="pool")
@@ -94,6 +92,11 @@ class NonLocal(keras.layers.Layer):
         self.entropy = self.add_weight(
             shape=(), initializer=keras.initializers.Constant(math.log(keys)), trainable=False, name="entropy"
         )
+
+    def key_grid(self, query_grid: tuple[int, ...]) -> tuple[int, ...]:
+        """The grid of key positions j for a map whose positions i form ``query_grid``: the same grid, or
+        every axis halved (max pooling by 2, remainder dropped) when φ and g are subsampled."""
+        return tuple(n // 2 for n in query_grid) if self.subsample else tuple(query_grid)
 
     def attention(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The row-stochastic affinity ``softmax_j(θ(x_i)ᵀφ(x_j))`` (B, N, N') and the values g (B, N', C)."""
