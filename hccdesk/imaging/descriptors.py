@@ -56,6 +56,7 @@ original derived primary secondary other m p r i magnitude mag real imaginary no
 mosaic mfsplit projection image subtract moco motion corrected filtered
 se ir gr ep rm sk mtc ss trss sp mp osp none per rg cg ppg fc pff pfp edr seq acc yes no
 monochrome
+phantom synthetic simulated
 """
 
 VOCABULARY: frozenset[str] = frozenset(_TECHNICAL_WORDS.split()) | phase_words()

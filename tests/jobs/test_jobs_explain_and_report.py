@@ -146,3 +146,15 @@ def test_model_card_of_a_run_names_its_variant_and_protocol() -> None:
     assert found is run and card["Variant"] == "2d-cifa" and card["Phases (channels)"] == "arterial"
     assert card["Protocol"] == "4 folds × 1 repeats, profile fast (1500 iterations)"
     assert card["Members"] == "2 fold model(s) of run run-0007"
+
+
+def test_a_copied_phantom_project_is_still_labelled_synthetic(small_cohort_project: Path) -> None:
+    """Without the truth file beside it (a copied or moved demo) the phantom's scanner tags say it: they must
+    survive the importer's descriptor cleaning (it used to cut "synthetic liver phantom" to "liver")."""
+    from hccdesk.jobs.report import is_synthetic
+    from hccdesk.store.companions import phantom_truth_path
+    from hccdesk.store.project import Project
+
+    assert not phantom_truth_path(small_cohort_project).exists()
+    with Project.open(small_cohort_project, read_only=True) as project:
+        assert project.studies and all(is_synthetic(project, study_id) for study_id in project.studies)
