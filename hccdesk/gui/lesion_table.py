@@ -13,7 +13,9 @@ from hccdesk.evaluation.review_order import uncertainty_key
 from hccdesk.gui.document import ProjectDocument
 from hccdesk.store.records import ROMAN, Lesion, Prediction
 
-COLUMNS: tuple[str, ...] = ("Lesion", "Study", "Grade", "Label", "P(high)", "Predicted", "Spread")
+COLUMNS: tuple[str, ...] = ("Lesion", "Grade", "P(high)", "Spread", "Predicted", "Label", "Study")
+"""The recorded grade beside the model's answer, and the study (a long id, also in the study list) last: with
+the study second, the prediction columns sat behind the dock's horizontal scroll at 1400 x 900."""
 
 
 def probability_colour(p_high: float) -> QtGui.QColor:

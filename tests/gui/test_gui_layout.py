@@ -72,3 +72,19 @@ def test_selecting_lesions_with_long_texts_keeps_the_grid_and_inspector_steady(w
     window.document.select("")
     assert window.inspector.id_label.text() == "-"
     assert layout_geometry(window) == before
+
+
+def test_the_prediction_columns_are_in_view_at_the_default_size(window) -> None:
+    """A user reviewing grades sees each lesion's P(high) and spread without scrolling the table sideways."""
+    from hccdesk.gui.lesion_table import COLUMNS
+
+    window.resize(*WINDOW_SIZE)
+    project = window.document.project
+    graded = dict(model_id="run:run-0001", p_high=0.73, spread=0.12, n_members=4, created=now_iso())
+    project.add_predictions([Prediction(lesion_id=i, **graded) for i in project.lesions])
+    layout_geometry(window)  # let Qt lay out
+    table = window.browser.table
+    visible = table.viewport().width()
+    for name in ("Grade", "P(high)", "Spread"):
+        column = COLUMNS.index(name)
+        assert table.columnViewportPosition(column) + table.columnWidth(column) <= visible, name

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
+from hccdesk.gui.lesion_table import COLUMNS
 from hccdesk.store.records import Box, Prediction, now_iso
 
 WORKER_TIMEOUT_MS = 300_000
@@ -144,7 +145,8 @@ def test_next_uncertain_selects_the_largest_spread_and_the_table_sorts_by_it(win
     window.next_uncertain_action.trigger()
     assert window.document.selected == ids[2]
     model = window.browser.model
-    window.browser.table.sortByColumn(6, QtCore.Qt.SortOrder.AscendingOrder)  # Spread: least sure first
+    spread = COLUMNS.index("Spread")
+    window.browser.table.sortByColumn(spread, QtCore.Qt.SortOrder.AscendingOrder)  # least sure first
     assert [model.lesion_id(row) for row in range(4)] == [ids[1], ids[2], ids[0], ids[3]]
 
 
