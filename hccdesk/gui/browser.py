@@ -13,18 +13,18 @@ from hccdesk.gui.lesion_table import LesionTableModel
 
 
 class Browser(QtWidgets.QWidget):
-    """Study list above the lesion table; both follow the document's study and selection."""
+    """Study list above the lesion table, split so the user can give either the room; both follow the
+    document's study and selection."""
 
     def __init__(self, document: ProjectDocument, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._document = document
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(QtWidgets.QLabel("Studies"))
+        self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        layout.addWidget(self.splitter)
         self.studies = QtWidgets.QListWidget()
-        self.studies.setMaximumHeight(160)
-        layout.addWidget(self.studies)
-        layout.addWidget(QtWidgets.QLabel("Lesions"))
         self.model = LesionTableModel(document, self)
         self.table = QtWidgets.QTableView()
         self.table.setModel(self.model)
@@ -36,7 +36,12 @@ class Browser(QtWidgets.QWidget):
         self.table.horizontalHeader().setSortIndicator(-1, QtCore.Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setToolTip("Click a column to sort; Spread sorts the least sure first")
-        layout.addWidget(self.table, 1)
+        for title, widget in (("Studies", self.studies), ("Lesions", self.table)):
+            self.splitter.addWidget(_titled(title, widget))
+        # the lesions get three parts of the height: reviewing is done in the table (at 1024 x 700 a fixed
+        # 160 px study list left the table one and a half rows)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 3)
         self.refresh_studies()
         self.studies.currentTextChanged.connect(self._study_chosen)
         self.table.selectionModel().currentRowChanged.connect(self._row_chosen)
@@ -96,3 +101,13 @@ class Browser(QtWidgets.QWidget):
         del blocker
         self.table.viewport().update()
         self.table.scrollTo(self.model.index(row, 0))
+
+
+def _titled(title: str, widget: QtWidgets.QWidget) -> QtWidgets.QWidget:
+    """``widget`` under a label, as one pane of the splitter."""
+    pane = QtWidgets.QWidget()
+    layout = QtWidgets.QVBoxLayout(pane)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(QtWidgets.QLabel(title))
+    layout.addWidget(widget, 1)
+    return pane

@@ -155,7 +155,7 @@ class JobPanel(QtWidgets.QWidget):
         self.loss_plot = pg.PlotWidget(background="w")
         self.loss_plot.setLabel("bottom", "iteration")
         self.loss_plot.setLabel("left", "training loss")
-        self.loss_plot.setMinimumHeight(140)
+        self.loss_plot.setMinimumHeight(80)  # still readable, and leaves a 700 px window its phase views
         for widget in (self.status_label, self.overall_bar, self.fold_bar, self.eta_label):
             layout.addWidget(widget)
         layout.addWidget(self.loss_plot, 1)

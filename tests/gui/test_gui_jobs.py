@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6 import QtCore
 from pytestqt.qtbot import QtBot
 
+from hccdesk.gui.lesion_table import COLUMNS
 from hccdesk.jobs.messages import Finished
 
 JOB_TIMEOUT_MS = 300_000
@@ -31,7 +32,7 @@ def test_grade_without_a_model_trains_one_then_fills_predictions(
     assert graded.kind == "grade" and graded.status == "done", graded
     assert set(window.document.latest_predictions()) == set(project.lesions)
     model = window.browser.model
-    column = 4  # P(high)
+    column = COLUMNS.index("P(high)")
     texts = [
         model.data(model.index(row, column), QtCore.Qt.ItemDataRole.DisplayRole)
         for row in range(model.rowCount())

@@ -88,3 +88,13 @@ def test_the_prediction_columns_are_in_view_at_the_default_size(window) -> None:
     for name in ("Grade", "P(high)", "Spread"):
         column = COLUMNS.index(name)
         assert table.columnViewportPosition(column) + table.columnWidth(column) <= visible, name
+
+
+def test_a_small_window_still_shows_several_lesions_and_the_phase_views(window) -> None:
+    """At 1024 x 700 (a small laptop) the lesion table keeps room for a handful of rows: the study list and
+    the lesion table share the left dock through a splitter, and the job panel's loss plot may shrink."""
+    window.resize(1024, 700)
+    layout_geometry(window)  # let Qt lay out
+    table = window.browser.table
+    assert table.viewport().height() >= 4 * table.rowHeight(0)
+    assert window.grid.height() >= 300
