@@ -75,6 +75,12 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
     return frozenset()
 
 
+def cpu_has_bfloat16() -> bool:
+    """True when the CPU multiplies bfloat16 in hardware (AMX-BF16 or AVX512-BF16): without either, oneDNN
+    cannot build a bfloat16 convolution."""
+    return bool(cpu_flags() & {"amx_bf16", "avx512_bf16"})
+
+
 def inference_precision(gpu_in_use: bool) -> str:
     """``float32`` or ``bfloat16``: the setting of :data:`PRECISION_VARIABLE`, else bfloat16 on a CPU with
     AMX-BF16 when no GPU is in use, else float32.
@@ -87,12 +93,11 @@ def inference_precision(gpu_in_use: bool) -> str:
     setting = os.environ.get(PRECISION_VARIABLE, "auto").strip().lower() or "auto"
     if setting not in PRECISIONS:
         raise InputError(f"{PRECISION_VARIABLE} must be one of {', '.join(PRECISIONS)}, not {setting!r}")
-    flags = cpu_flags()
-    if setting == "bfloat16" and not gpu_in_use and not flags & {"amx_bf16", "avx512_bf16"}:
+    if setting == "bfloat16" and not gpu_in_use and not cpu_has_bfloat16():
         raise InputError(
             f"{PRECISION_VARIABLE}=bfloat16, but this CPU has no bfloat16 arithmetic (neither AMX-BF16 nor "
             "AVX512-BF16); use auto or float32"
         )
     if setting != "auto":
         return setting
-    return "bfloat16" if "amx_bf16" in flags and not gpu_in_use else "float32"
+    return "bfloat16" if "amx_bf16" in cpu_flags() and not gpu_in_use else "float32"

@@ -193,12 +193,13 @@ class ReviewController(QtCore.QObject):
         current = self._document.selected
         position = order.index(current) + 1 if current in order else 0
         again = position == len(order)
-        following = order[position % len(order)]
+        position %= len(order)
+        following = order[position]
         self._document.select(following)
         prediction = predictions[following]
         ungraded = len(lesions) - len(order)
         self._status(
-            f"{'Starting over: ' if again else ''}{following}, {order.index(following) + 1} of {len(order)} "
+            f"{'Starting over: ' if again else ''}{following}, {position + 1} of {len(order)} "
             f"in review order: spread ±{prediction.spread:.2f}, P(high) {prediction.p_high:.2f}"
             + (f" ({ungraded} not graded yet)" if ungraded else "")
         )

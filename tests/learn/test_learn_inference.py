@@ -6,12 +6,17 @@ import keras
 import numpy as np
 import pytest
 
-from hccdesk.device import PRECISION_VARIABLE
+from hccdesk.device import PRECISION_VARIABLE, cpu_has_bfloat16
 from hccdesk.learn.inference import compile_forward, deep_convolutions, for_inference, patch_shape
 from hccdesk.learn.models import build_model
 from hccdesk.learn.patches import Normalizer
 from hccdesk.learn.training import TrainedModel
 from hccdesk.learn.variants import VARIANTS, load_variant
+
+needs_bfloat16 = pytest.mark.skipif(
+    not cpu_has_bfloat16(), reason="this CPU cannot run a bfloat16 convolution (no AMX-BF16 nor AVX512-BF16)"
+)
+"""For the tests that run the bfloat16 copy: on such a CPU ``auto`` never makes one (float32 throughout)."""
 
 
 @pytest.mark.parametrize("name", VARIANTS)
@@ -30,6 +35,7 @@ def _random_weights(model: keras.Model) -> None:
     grade.kernel.assign(weights.astype(np.float32))
 
 
+@needs_bfloat16
 @pytest.mark.parametrize("name", ["3d-cifa", "3d-dcca", "2d-local", "3d-nonlocal"])
 def test_the_bfloat16_copy_shares_the_weights_and_predicts_within_bfloat16_rounding(name: str) -> None:
     config = load_variant(name)
@@ -55,6 +61,7 @@ def test_the_bfloat16_copy_shares_the_weights_and_predicts_within_bfloat16_round
     assert 0.0 < np.abs(rounded - exact).max() < 0.1 * spread  # bfloat16 did run, and only rounded
 
 
+@needs_bfloat16
 def test_predictions_run_the_inference_copy_through_one_traced_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     """predict_patches (test folds, grade job) and the ensemble's forward pass (warm worker) are one code."""
     monkeypatch.setenv(PRECISION_VARIABLE, "bfloat16")
